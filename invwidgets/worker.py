@@ -1,0 +1,548 @@
+"""The background inference worker: one thread per torch device owns all model work.
+
+Widgets never run torch on the kernel's main thread. Their observers only *submit* requests
+here and return at once, so the kernel stays idle and front-end events keep flowing
+(design.md decisions 5 to 7). The worker
+
+- keys every request (``"<widget id>:<view>"``): a newer request with the same key replaces an
+  older one that has not started yet (latest wins);
+- numbers the requests of each key; a result whose number is no longer the newest for its key is
+  dropped (stale), so a slow old frame never overwrites a newer one;
+- serves identical requests (same ``cache_key``) from a small LRU cache;
+- runs interactive requests before batch jobs; batch jobs report progress, can be cancelled, and
+  may let waiting interactive requests run at safe points (:meth:`JobContext.checkpoint`);
+- turns an exception into a call of the request's ``on_error`` (a widget shows it in its
+  ``error`` trait) and lives on;
+- delivers results inside the :mod:`contextvars` context captured on the main thread when the
+  widget was created, under :data:`STATE_LOCK`, because traitlets is not thread-safe and
+  ipykernel 7 routes messages through context variables (a trait set from a plain thread makes
+  the next click on that widget vanish);
+- stops its thread when the last widget using it is released, and at interpreter exit;
+- has a synchronous mode for scripts and tests (``INVWIDGETS_SYNC=1`` or
+  :func:`set_sync_mode`), where every request runs at once in the caller's thread.
+
+Methods stay plain functions: the worker only calls them.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextvars
+import itertools
+import os
+import threading
+import time
+import traceback
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+from typing import Any, Callable, Hashable, Literal
+
+import torch
+
+__all__ = [
+    "STATE_LOCK",
+    "Cancelled",
+    "JobContext",
+    "Handle",
+    "Worker",
+    "default_device",
+    "get_worker",
+    "set_sync_mode",
+    "sync_mode",
+    "shutdown_all",
+]
+
+#: Lock held while the worker sets traits (and while widgets apply front-end state), since
+#: traitlets is not thread-safe. Re-entrant so that a callback may set several traits.
+STATE_LOCK = threading.RLock()
+
+Priority = Literal["interactive", "batch"]
+
+
+class Cancelled(Exception):
+    """Raised inside a batch job by :meth:`JobContext.check` once the job was cancelled."""
+
+
+def default_device() -> torch.device:
+    """The device the worker uses unless told otherwise.
+
+    ``INVWIDGETS_DEVICE`` (e.g. ``"cpu"``, ``"cuda:1"``) overrides the automatic choice, which is
+    CUDA if available, else Apple's MPS if available, else the CPU.
+    """
+    name = os.environ.get("INVWIDGETS_DEVICE", "").strip()
+    if name:
+        return torch.device(name)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+_sync_override: bool | None = None
+
+
+def set_sync_mode(enabled: bool | None) -> None:
+    """Run every request synchronously in the caller's thread (``True``), in the background
+    worker (``False``), or as ``INVWIDGETS_SYNC`` says (``None``, the default)."""
+    global _sync_override
+    _sync_override = enabled
+
+
+def sync_mode() -> bool:
+    """Whether requests currently run synchronously (see :func:`set_sync_mode`)."""
+    if _sync_override is not None:
+        return _sync_override
+    return os.environ.get("INVWIDGETS_SYNC", "").strip().lower() in {"1", "true", "yes"}
+
+
+class JobContext:
+    """What a running request sees: its device, progress reporting and cancellation.
+
+    A request function that accepts a parameter named ``job`` receives one of these.
+    """
+
+    def __init__(self, worker: "Worker", request: "_Request") -> None:
+        self._worker = worker
+        self._request = request
+        self._last_progress = 0.0
+
+    @property
+    def device(self) -> torch.device:
+        """The worker's torch device; move models and tensors here."""
+        return self._worker.device
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether the job was cancelled (or replaced by a newer request with the same key)."""
+        return self._request.handle.cancelled
+
+    def check(self) -> None:
+        """Raise :class:`Cancelled` if the job was cancelled. Call it between steps."""
+        if self._request.handle.cancelled:
+            raise Cancelled()
+
+    def progress(self, done: float, total: float | None = None, message: str = "") -> None:
+        """Report progress (``done`` of ``total`` steps) and check for cancellation.
+
+        Progress is passed to the request's ``on_progress`` at most about ten times a second,
+        and always for the last step.
+        """
+        self.check()
+        handle = self._request.handle
+        handle.progress = (float(done), None if total is None else float(total), message)
+        now = time.monotonic()
+        last = total is not None and done >= total
+        if self._request.on_progress is not None and (last or now - self._last_progress >= 0.1):
+            self._last_progress = now
+            self._worker._deliver(self._request, self._request.on_progress, handle.progress)
+
+    def checkpoint(self) -> None:
+        """Let waiting interactive requests run now, then check for cancellation.
+
+        Call it only where the job's models are in a state that interactive requests may see
+        (for example between optimiser steps, with no gradient pending).
+        """
+        self.check()
+        if self._request.priority == "batch":
+            self._worker._run_pending_interactive()
+        self.check()
+
+
+class Handle:
+    """The submitter's view of one request: its sequence number, state, cancel and wait."""
+
+    def __init__(self, key: Hashable, seq: int) -> None:
+        self.key = key
+        self.seq = seq
+        self.state: Literal["pending", "running", "done", "error", "cancelled", "stale"] = "pending"
+        self.result: Any = None
+        self.exception: BaseException | None = None
+        self.progress: tuple[float, float | None, str] | None = None
+        self.from_cache = False
+        self._cancelled = threading.Event()
+        self._finished = threading.Event()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
+    def cancel(self) -> None:
+        """Cancel the request: drop it if it has not started, stop it at its next check if it
+        has (batch jobs), and never deliver its result."""
+        self._cancelled.set()
+
+    def done(self) -> bool:
+        """Whether the request has finished (in any way)."""
+        return self._finished.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the request has finished; ``False`` on time-out."""
+        return self._finished.wait(timeout)
+
+    def _finish(self, state: str) -> None:
+        self.state = state  # type: ignore[assignment]
+        self._finished.set()
+
+    def __repr__(self) -> str:
+        return f"Handle(key={self.key!r}, seq={self.seq}, state={self.state!r})"
+
+
+@dataclass(eq=False)
+class _Request:
+    key: Hashable
+    fn: Callable[..., Any]
+    args: tuple
+    kwargs: dict
+    priority: Priority
+    cache_key: Hashable | None
+    context: contextvars.Context | None
+    on_result: Callable[[Any], None] | None
+    on_error: Callable[[BaseException], None] | None
+    on_progress: Callable[[tuple], None] | None
+    on_start: Callable[[], None] | None
+    on_cancel: Callable[[], None] | None
+    handle: Handle
+    wants_job: bool = field(default=False)
+
+
+def _accepts_job(fn: Callable[..., Any]) -> bool:
+    import inspect
+
+    try:
+        return "job" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+class Worker:
+    """One background thread that owns torch work for one device.
+
+    Use :func:`get_worker` rather than building one: it returns the shared worker of a device.
+    Widgets call :meth:`acquire` when created and :meth:`release` when closed; the thread starts
+    on the first request and stops when the last user releases it.
+    """
+
+    def __init__(self, device: torch.device | str | None = None, cache_size: int = 64) -> None:
+        self.device = torch.device(device) if device is not None else default_device()
+        self.cache_size = int(cache_size)
+        self._cond = threading.Condition(threading.Lock())
+        self._interactive: OrderedDict[Hashable, _Request] = OrderedDict()
+        self._batch: OrderedDict[Hashable, _Request] = OrderedDict()
+        self._latest: dict[Hashable, int] = {}
+        self._running: list[_Request] = []
+        self._cache: OrderedDict[Hashable, Any] = OrderedDict()
+        self._seq = itertools.count(1)
+        self._thread: threading.Thread | None = None
+        self._stop = False
+        self._users = 0
+        self._recent_errors: deque[str] = deque(maxlen=20)
+        #: How many request functions have actually run (cache hits and dropped requests don't
+        #: count). Useful for tests and benchmarks.
+        self.computed = 0
+
+    # ------------------------------------------------------------------ lifetime
+    def acquire(self) -> None:
+        """Register one user (a widget). The thread keeps running while any user remains."""
+        with self._cond:
+            self._users += 1
+
+    def release(self) -> None:
+        """Unregister one user; the last one out stops the thread (pending work is dropped)."""
+        with self._cond:
+            self._users = max(0, self._users - 1)
+            last = self._users == 0
+        if last:
+            self.stop()
+
+    @property
+    def alive(self) -> bool:
+        """Whether the worker thread is running."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def _ensure_thread(self) -> None:
+        # Called with self._cond held.
+        if self._thread is None or not self._thread.is_alive():
+            self._stop = False
+            self._thread = threading.Thread(
+                target=self._loop, name=f"invwidgets-worker-{self.device}", daemon=True
+            )
+            self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the thread: pending requests are cancelled, a running one is asked to stop."""
+        with self._cond:
+            for queue in (self._interactive, self._batch):
+                for req in queue.values():
+                    req.handle.cancel()
+                    req.handle._finish("cancelled")
+                queue.clear()
+            for req in self._running:
+                req.handle.cancel()
+            self._stop = True
+            self._cond.notify_all()
+            thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+        with self._cond:
+            if self._thread is thread:
+                self._thread = None
+
+    # ------------------------------------------------------------------ submitting
+    def submit(
+        self,
+        key: Hashable,
+        fn: Callable[..., Any],
+        *args: Any,
+        priority: Priority = "interactive",
+        cache_key: Hashable | None = None,
+        context: contextvars.Context | None = None,
+        on_result: Callable[[Any], None] | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
+        on_progress: Callable[[tuple], None] | None = None,
+        on_start: Callable[[], None] | None = None,
+        on_cancel: Callable[[], None] | None = None,
+        sync: bool | None = None,
+        **kwargs: Any,
+    ) -> Handle:
+        """Queue ``fn(*args, **kwargs)`` under ``key`` and return its :class:`Handle`.
+
+        A pending request with the same key is replaced (latest wins). If ``cache_key`` is given
+        and a result for it is cached, it is delivered at once without running ``fn``. If ``fn``
+        has a parameter named ``job`` it receives a :class:`JobContext`. Callbacks run inside
+        ``context`` (the main thread's context captured by the widget) under
+        :data:`STATE_LOCK`; ``on_result`` is skipped for results that became stale.
+        ``sync=True`` (or the global sync mode) runs the request now in the calling thread.
+        """
+        if priority not in ("interactive", "batch"):
+            raise ValueError(f"priority must be 'interactive' or 'batch', got {priority!r}")
+        handle = Handle(key, next(self._seq))
+        req = _Request(
+            key=key, fn=fn, args=args, kwargs=kwargs, priority=priority, cache_key=cache_key,
+            context=context, on_result=on_result, on_error=on_error, on_progress=on_progress,
+            on_start=on_start, on_cancel=on_cancel, handle=handle, wants_job=_accepts_job(fn),
+        )
+        run_now = sync_mode() if sync is None else sync
+        with self._cond:
+            self._latest[key] = handle.seq
+            for queue in (self._interactive, self._batch):
+                old = queue.pop(key, None)
+                if old is not None:
+                    old.handle.cancel()
+                    old.handle._finish("stale")
+            for running in self._running:
+                # A running batch job with the same key is superseded: ask it to stop.
+                if running.key == key and running.priority == "batch":
+                    running.handle.cancel()
+            if cache_key is not None and cache_key in self._cache:
+                self._cache.move_to_end(cache_key)
+                value = self._cache[cache_key]
+                cached = True
+            else:
+                cached = False
+                if not run_now:
+                    queue = self._interactive if priority == "interactive" else self._batch
+                    queue[key] = req
+                    self._ensure_thread()
+                    self._cond.notify_all()
+        if cached:
+            handle.from_cache = True
+            handle.result = value
+            if req.on_result is not None:
+                self._deliver(req, req.on_result, value)
+            handle._finish("done")
+        elif run_now:
+            with self._cond:
+                self._running.append(req)
+            try:
+                self._execute(req)
+            finally:
+                with self._cond:
+                    self._running.remove(req)
+                    self._cond.notify_all()
+        return handle
+
+    # ------------------------------------------------------------------ waiting
+    def pending(self, keys: Callable[[Hashable], bool] | None = None) -> int:
+        """Number of queued or running requests (optionally only those whose key passes
+        ``keys``)."""
+        with self._cond:
+            reqs = [*self._interactive.values(), *self._batch.values(), *self._running]
+        return sum(1 for r in reqs if keys is None or keys(r.key))
+
+    def wait_idle(
+        self, timeout: float | None = None, keys: Callable[[Hashable], bool] | None = None
+    ) -> bool:
+        """Block until nothing is queued or running (for the keys selected by ``keys``).
+
+        Returns ``False`` if ``timeout`` seconds passed first. Never call it from a request
+        function (it would wait for itself).
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while True:
+                reqs = [*self._interactive.values(), *self._batch.values(), *self._running]
+                if not any(keys is None or keys(r.key) for r in reqs):
+                    return True
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                self._cond.wait(remaining if remaining is not None else 0.5)
+
+    def clear_cache(self) -> None:
+        """Forget all cached results (call when a model's weights change)."""
+        with self._cond:
+            self._cache.clear()
+
+    # ------------------------------------------------------------------ running
+    def _next(self) -> _Request | None:
+        # Called with self._cond held.
+        if self._interactive:
+            return self._interactive.popitem(last=False)[1]
+        if self._batch:
+            return self._batch.popitem(last=False)[1]
+        return None
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._stop and not self._interactive and not self._batch:
+                    self._cond.wait()
+                if self._stop:
+                    return
+                req = self._next()
+                if req is None:
+                    continue
+                self._running.append(req)
+            try:
+                self._execute(req)
+            except BaseException:  # noqa: BLE001 - the worker must live on whatever happens
+                self._recent_errors.append(traceback.format_exc())
+            finally:
+                with self._cond:
+                    if req in self._running:
+                        self._running.remove(req)
+                    self._cond.notify_all()
+
+    def _run_pending_interactive(self) -> None:
+        """Run every queued interactive request now (called from inside a batch job)."""
+        while True:
+            with self._cond:
+                if self._stop or not self._interactive:
+                    return
+                req = self._interactive.popitem(last=False)[1]
+                self._running.append(req)
+            try:
+                self._execute(req)
+            finally:
+                with self._cond:
+                    self._running.remove(req)
+                    self._cond.notify_all()
+
+    def _is_latest(self, req: _Request) -> bool:
+        with self._cond:
+            return self._latest.get(req.key) == req.handle.seq
+
+    def _execute(self, req: _Request) -> None:
+        handle = req.handle
+        if handle.cancelled:
+            handle._finish("cancelled")
+            return
+        handle.state = "running"
+        if req.on_start is not None:
+            self._deliver(req, req.on_start)
+        kwargs = dict(req.kwargs)
+        if req.wants_job:
+            kwargs["job"] = JobContext(self, req)
+        try:
+            self.computed += 1
+            value = req.fn(*req.args, **kwargs)
+        except Cancelled:
+            handle._finish("cancelled")
+            if req.on_cancel is not None:
+                self._deliver(req, req.on_cancel)
+            return
+        except Exception as exc:  # noqa: BLE001 - reported to the widget, the worker lives on
+            handle.exception = exc
+            self._recent_errors.append("".join(traceback.format_exception(exc)))
+            if req.on_error is not None and self._is_latest(req):
+                self._deliver(req, req.on_error, exc)
+            handle._finish("error")
+            return
+        handle.result = value
+        if req.cache_key is not None:
+            with self._cond:
+                self._cache[req.cache_key] = value
+                self._cache.move_to_end(req.cache_key)
+                while len(self._cache) > self.cache_size:
+                    self._cache.popitem(last=False)
+        if handle.cancelled and req.priority == "batch":
+            handle._finish("cancelled")
+            if req.on_cancel is not None:
+                self._deliver(req, req.on_cancel)
+            return
+        if not self._is_latest(req):
+            handle._finish("stale")
+            return
+        if req.on_result is not None:
+            self._deliver(req, req.on_result, value)
+        handle._finish("done")
+
+    def _deliver(self, req: _Request, callback: Callable[..., Any], *args: Any) -> None:
+        """Run a callback in the submitter's captured context, under :data:`STATE_LOCK`.
+
+        An exception in a callback is passed to ``on_error`` (when that is not the failing
+        callback itself) and never escapes into the worker thread.
+        """
+        try:
+            with STATE_LOCK:
+                if req.context is not None:
+                    req.context.copy().run(callback, *args)
+                else:
+                    callback(*args)
+        except Exception as exc:  # noqa: BLE001
+            self._recent_errors.append("".join(traceback.format_exception(exc)))
+            if req.on_error is not None and callback is not req.on_error:
+                try:
+                    with STATE_LOCK:
+                        if req.context is not None:
+                            req.context.copy().run(req.on_error, exc)
+                        else:
+                            req.on_error(exc)
+                except Exception:  # noqa: BLE001
+                    self._recent_errors.append(traceback.format_exc())
+
+    @property
+    def recent_errors(self) -> list[str]:
+        """Tracebacks of the last errors seen by the worker (newest last), for diagnosis."""
+        return list(self._recent_errors)
+
+    def __repr__(self) -> str:
+        return f"Worker(device={str(self.device)!r}, alive={self.alive}, users={self._users})"
+
+
+_workers: dict[str, Worker] = {}
+_workers_lock = threading.Lock()
+
+
+def get_worker(device: torch.device | str | None = None) -> Worker:
+    """The shared worker of ``device`` (default: :func:`default_device`), created on first use."""
+    dev = torch.device(device) if device is not None else default_device()
+    name = str(dev)
+    with _workers_lock:
+        worker = _workers.get(name)
+        if worker is None:
+            worker = _workers[name] = Worker(dev)
+        return worker
+
+
+def shutdown_all(timeout: float = 5.0) -> None:
+    """Stop every worker thread (called automatically at interpreter exit)."""
+    with _workers_lock:
+        workers = list(_workers.values())
+    for worker in workers:
+        worker.stop(timeout)
+
+
+atexit.register(shutdown_all)
