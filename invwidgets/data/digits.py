@@ -1,0 +1,90 @@
+"""scikit-learn's bundled 8×8 digits (offline) and a coloured variant with (digit, colour) factors."""
+
+from __future__ import annotations
+
+import colorsys
+import functools
+
+import numpy as np
+import torch
+
+from .dataset import Dataset
+
+__all__ = ["digits", "color_digits", "color_palette", "MAX_COLORS"]
+
+#: Largest palette :func:`color_digits` accepts; beyond this neighbouring hues become hard to tell apart.
+MAX_COLORS = 12
+
+
+@functools.lru_cache(maxsize=1)
+def _load_digits_arrays() -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    images = np.asarray(bunch.images, dtype=np.float32)  # (1797, 8, 8), integers 0..16
+    targets = np.asarray(bunch.target, dtype=np.int64)
+    images.setflags(write=False)
+    targets.setflags(write=False)
+    return images, targets
+
+
+def digits() -> Dataset:
+    """The 1797 scikit-learn digits as a 1×8×8 image dataset.
+
+    Raw intensities 0..16 are divided by 16, so ``levels == 17`` and ``images * 16`` are exact
+    integers. Labels are the digits 0..9. Read from the copy bundled with scikit-learn: nothing
+    is downloaded.
+    """
+    raw, targets = _load_digits_arrays()
+    images = torch.from_numpy(raw.copy()).div_(16.0).unsqueeze(1)
+    return Dataset(
+        images,
+        labels=torch.from_numpy(targets.copy()),
+        class_names=[str(i) for i in range(10)],
+        name="digits",
+        levels=17,
+    )
+
+
+def color_palette(n_colors: int = 8) -> torch.Tensor:
+    """A fixed palette of ``n_colors`` fully saturated RGB colours with evenly spaced hues.
+
+    Colour ``k`` has HSV hue ``k / n_colors``, saturation 1 and value 1 (colour 0 is red). The
+    result is a float32 tensor of shape ``(n_colors, 3)`` in [0, 1].
+
+    Raises:
+        ValueError: unless ``1 <= n_colors <= MAX_COLORS``.
+    """
+    if isinstance(n_colors, bool) or not isinstance(n_colors, (int, np.integer)) or not 1 <= n_colors <= MAX_COLORS:
+        raise ValueError(f"n_colors must be an integer in [1, {MAX_COLORS}], got {n_colors!r}")
+    rgb = [colorsys.hsv_to_rgb(k / n_colors, 1.0, 1.0) for k in range(int(n_colors))]
+    return torch.tensor(rgb, dtype=torch.float32)
+
+
+def color_digits(seed: int = 0, n_colors: int = 8) -> Dataset:
+    """The digits coloured with one palette colour each: 3×8×8, factors ``(digit, color)``.
+
+    Each image is ``digit_image / 16`` (1 channel) multiplied by an RGB colour from
+    :func:`color_palette` (``n_colors`` evenly spaced hues, default 8). The colour of each image
+    is drawn uniformly and independently with a ``torch.Generator`` seeded by ``seed``. Labels
+    are the digits; ``factors[:, 0]`` is the digit and ``factors[:, 1]`` the colour index. The
+    palette is in ``metadata["palette"]``. Use :func:`invwidgets.data.sample_pairs` for pairs
+    that share the digit or the colour.
+    """
+    palette = color_palette(n_colors)
+    base = digits()
+    gen = torch.Generator().manual_seed(int(seed))
+    colors = torch.randint(0, int(n_colors), (len(base),), generator=gen)
+    images = base.images * palette[colors][:, :, None, None]
+    labels = base.labels
+    assert labels is not None
+    return Dataset(
+        images.contiguous(),
+        labels=labels.clone(),
+        factors=torch.stack([labels, colors], dim=1),
+        factor_names=("digit", "color"),
+        factor_sizes=(10, int(n_colors)),
+        class_names=base.class_names,
+        name="color_digits",
+        metadata={"palette": palette.tolist(), "seed": int(seed)},
+    )
