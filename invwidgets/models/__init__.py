@@ -1,0 +1,24 @@
+"""Plain ``torch.nn.Module``s: autoencoders (AE/VAE), small classifiers and loss helpers.
+
+An autoencoder is anything with ``encode(x)`` and ``decode(z)``; a classifier is any module whose
+layers are named by module path. Nothing here draws widgets or plots.
+"""
+
+from .autoencoders import Autoencoder, AutoencoderOutput, ConvAutoencoder, MLPAutoencoder, reparameterize
+from .classifiers import SmallCNN
+from .init import init_parameters
+from .losses import autoencoder_loss, bernoulli_nll, gaussian_kl, squared_error
+
+__all__ = [
+    "Autoencoder",
+    "AutoencoderOutput",
+    "ConvAutoencoder",
+    "MLPAutoencoder",
+    "SmallCNN",
+    "autoencoder_loss",
+    "bernoulli_nll",
+    "gaussian_kl",
+    "init_parameters",
+    "reparameterize",
+    "squared_error",
+]
