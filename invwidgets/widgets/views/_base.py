@@ -1,0 +1,72 @@
+"""The base class of the views: one front-end module, status traits, messages, PNG export."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import numpy as np
+import traitlets
+
+from ..base import WorkerClient
+from .png import encode_png
+
+__all__ = ["ViewBase", "STATIC"]
+
+#: The front-end files (plain ES module + CSS, no build step).
+STATIC = Path(__file__).resolve().parent.parent / "static"
+
+
+class ViewBase(WorkerClient, anywidget.AnyWidget):
+    """Shared by every view: ``views.js``/``views.css`` dispatching on ``_kind``; the
+    ``status``/``error``/``progress`` traits of :class:`~invwidgets.widgets.base.WorkerClient`
+    shown in a compact status line; custom messages ``{"action": name, ...}`` from the front end
+    dispatched to ``_action_<name>`` methods, guarded so that an exception becomes the ``error``
+    trait.
+
+    Plain views do not start the inference worker; a view that computes calls
+    ``self._init_worker()`` itself.
+    """
+
+    _esm = STATIC / "views.js"
+    _css = STATIC / "views.css"
+    _kind = traitlets.Unicode("").tag(sync=True)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.on_msg(self._on_front_end_msg)
+
+    # ------------------------------------------------------------------ front-end messages
+    def _on_front_end_msg(self, _widget: Any, content: Any, buffers: list) -> None:
+        # Messages without an "action" are not ours (anywidget uses custom messages too).
+        if not isinstance(content, dict) or "action" not in content:
+            return
+        self.guard(self._dispatch)(content, buffers)
+
+    def _dispatch(self, content: dict, buffers: list) -> None:
+        action = content.get("action")
+        handler = getattr(self, f"_action_{action}", None) if isinstance(action, str) else None
+        if handler is None:
+            raise ValueError(f"{type(self).__name__} got an unknown action {action!r}")
+        handler(content, buffers)
+        self._clear_error()
+
+    def _clear_error(self) -> None:
+        """After a successful user action, an old error no longer describes the state."""
+        if self.status == "error":
+            self.set_traits_threadsafe(error="", status="idle")
+
+    # ------------------------------------------------------------------ export
+    def _render(self) -> np.ndarray:
+        """What the view shows at native resolution, as uint8 H×W×C."""
+        raise NotImplementedError
+
+    def to_png(self, path: str | os.PathLike | None = None) -> bytes:
+        """A PNG of what the view shows at native resolution; also written to ``path`` if
+        given. The front end's export button downloads the same picture."""
+        data = encode_png(self._render())
+        if path is not None:
+            Path(path).write_bytes(data)
+        return data
