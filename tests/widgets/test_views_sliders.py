@@ -58,6 +58,8 @@ def test_values_are_clipped_per_slider():
     assert s.values == [-1.0, 2.0, 0.1]
     s.set_state({"values": [0.5, 7, 0]})  # from the front end, ints included
     assert s.values == [0.5, 2.0, 0.0]
+    s.set_state({"values": [0.0, 0.0], "selected": 1})  # stale length: dropped, rest applied
+    assert s.values == [0.5, 2.0, 0.0] and s.selected == 1
 
 
 def test_reset_and_set_values_by_group():

@@ -175,6 +175,14 @@ class LatentSliders(ViewBase):
             self.selected = -1
 
     # ------------------------------------------------------------------ validation
+    def set_state(self, sync_data: dict) -> None:  # type: ignore[override]
+        """Front-end state; values of the wrong length (a drag that raced :meth:`configure`)
+        are dropped instead of raising in the kernel log."""
+        values = sync_data.get("values")
+        if values is not None and len(values) != len(self.names):
+            sync_data = {k: v for k, v in sync_data.items() if k != "values"}
+        super().set_state(sync_data)
+
     def _check_length(self, what: str, value: list) -> None:
         n = len(self.names)
         if len(value) != n:
