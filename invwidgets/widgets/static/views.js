@@ -641,6 +641,7 @@ function renderSketch(ctx) {
   on("change:width", load);
   on("change:display_width", load);
   const tools = () => {
+    brush.max = String(Math.max(16, model.get("brush")));
     brush.value = String(model.get("brush"));
     const erasing = Boolean(model.get("erase"));
     erase.setAttribute("aria-pressed", String(erasing));
