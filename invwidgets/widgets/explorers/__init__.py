@@ -1,0 +1,6 @@
+"""Per-method explorers: ipywidgets layouts of views and plotly charts driven by the worker."""
+
+from .base import Explorer
+from .latent import LatentExplorer
+
+__all__ = ["Explorer", "LatentExplorer"]

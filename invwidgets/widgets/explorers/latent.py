@@ -1,0 +1,270 @@
+"""LatentExplorer: drive any autoencoder's decoder from latent sliders, through the worker."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import ipywidgets
+import numpy as np
+import torch
+import traitlets
+
+from ...data import Dataset
+from ..views import ImageView, LatentSliders, SampleGrid
+from .base import Explorer, as_batch
+
+__all__ = ["LatentExplorer", "check_autoencoder"]
+
+
+def check_autoencoder(model: Any) -> None:
+    """Raise a clear ``TypeError`` unless ``model`` has callable ``encode`` and ``decode``."""
+    missing = [m for m in ("encode", "decode") if not callable(getattr(model, m, None))]
+    if missing:
+        raise TypeError(
+            f"{type(model).__name__} is not an autoencoder: it has no callable "
+            f"{' or '.join(missing)}(). Any object with encode(x) -> z and decode(z) -> x works."
+        )
+
+
+def _model_device(model: Any, fallback: torch.device) -> torch.device:
+    if isinstance(model, torch.nn.Module):
+        for p in model.parameters():
+            return p.device
+        for b in model.buffers():
+            return b.device
+    return fallback
+
+
+def _latent_vector(z: Any, name: str = "encode(x)") -> torch.Tensor:
+    """The first row of an encoder output as a flat float vector (a VAE's mean if it returns a
+    tuple)."""
+    if isinstance(z, (tuple, list)):
+        z = z[0]
+    if not isinstance(z, torch.Tensor):
+        raise TypeError(f"{name} returned {type(z).__name__}, expected a tensor")
+    if z.ndim < 2:
+        raise ValueError(f"{name} returned shape {tuple(z.shape)}, expected N×d")
+    z = z.detach().float().reshape(z.shape[0], -1)
+    if not torch.isfinite(z).all():
+        raise ValueError(f"{name} returned NaN or infinite values")
+    return z
+
+
+class LatentExplorer(Explorer):
+    """Explore an autoencoder's latent space with sliders.
+
+    Sliders (one per latent) drive ``decode(z)`` in the background worker and the result is
+    drawn in an image view; a grid shows a traversal of the selected latent around the current
+    point; clicking a dataset image starts from its encoding.
+
+    Parameters
+    ----------
+    autoencoder:
+        Anything with ``encode(x) -> z`` (N×d, or a tuple whose first item is the mean) and
+        ``decode(z) -> x`` (N×C×H×W in [0, 1]). A zoo model or the user's own.
+    dataset:
+        An :class:`invwidgets.data.Dataset` (or ``None``; then ``latent_dim`` is needed).
+    latent_dim:
+        Number of latents when there is no dataset to encode.
+    n_traversal:
+        Number of images in the traversal grid.
+    span:
+        Sliders and traversals range over ``[-span, span]``.
+    n_pick:
+        Number of dataset images offered in the picker grid.
+    output_transform:
+        Maps the decoder's output to images in [0, 1] (default: clamp to [0, 1]).
+    device, seed:
+        Worker device (default: automatic) and the seed of the sliders' randomise buttons.
+    """
+
+    index = traitlets.Int(0, help="Index of the dataset image the sliders started from")
+
+    def __init__(
+        self,
+        autoencoder: Any,
+        dataset: Dataset | None = None,
+        *,
+        latent_dim: int | None = None,
+        n_traversal: int = 7,
+        span: float = 3.0,
+        n_pick: int = 16,
+        output_transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        device: torch.device | str | None = None,
+        seed: int = 0,
+    ) -> None:
+        check_autoencoder(autoencoder)
+        if dataset is not None and not isinstance(dataset, Dataset):
+            raise TypeError(
+                f"dataset must be an invwidgets Dataset, got {type(dataset).__name__}; "
+                "wrap tensors with invwidgets.data.from_tensors(images)"
+            )
+        if dataset is None and latent_dim is None:
+            latent_dim = getattr(autoencoder, "latent_dim", None)
+            if latent_dim is None:
+                raise ValueError("without a dataset, pass latent_dim (the number of latents)")
+        if n_traversal < 2:
+            raise ValueError(f"n_traversal must be at least 2, got {n_traversal}")
+        if not span > 0:
+            raise ValueError(f"span must be positive, got {span}")
+        super().__init__(device=device)
+        self.model = autoencoder
+        self.dataset = dataset
+        self.span = float(span)
+        self.n_traversal = int(n_traversal)
+        self._transform = output_transform
+        if isinstance(autoencoder, torch.nn.Module):
+            autoencoder.eval()
+            if _model_device(autoencoder, self.device) != self.device:
+                autoencoder.to(self.device)
+        self._model_device = _model_device(autoencoder, self.device)
+
+        # The starting point: the encoding of the first dataset image, or zeros.
+        if dataset is not None:
+            z0 = self._encode_index(0)
+            d = z0.numel()
+        else:
+            d = int(latent_dim)  # type: ignore[arg-type]
+            z0 = torch.zeros(d)
+        self.latent_dim = d
+        self.sliders = LatentSliders(
+            [float(v) for v in z0.clamp(-span, span)], names=[f"z{i}" for i in range(d)],
+            groups=["latent"] * d, minimum=-span, maximum=span, seed=seed,
+        )
+        self.sliders.selected = 0
+        self.decoded = ImageView(caption="decode(z)")
+        self.traversal = SampleGrid(ncols=self.n_traversal)
+        views: list[ipywidgets.Widget] = []
+        left = [self.decoded]
+        if dataset is not None:
+            self.original = ImageView(caption="input")
+            n_pick = max(1, min(int(n_pick), len(dataset)))
+            self.picker = SampleGrid(
+                dataset.images[:n_pick], captions=[str(i) for i in range(n_pick)],
+                ncols=min(8, n_pick),
+            )
+            self.picker.selected = 0
+            left = [self.original, self.decoded]
+        else:
+            self.original = None
+            self.picker = None
+        top = ipywidgets.HBox([ipywidgets.VBox(left), self.sliders])
+        views = [top, self.traversal]
+        if self.picker is not None:
+            views.append(self.picker)
+        self._containers = [top, *top.children[:1]]
+        self._set_body(views)
+
+        self.sliders.observe(self.guard(self._on_values), names="values")
+        self.sliders.observe(self.guard(self._on_selected), names="selected")
+        if self.picker is not None:
+            self.picker.observe(self.guard(self._on_pick), names="selected")
+            self.original.set_image(dataset.images[0])  # type: ignore[union-attr]
+        self._request_frames()
+
+    # ------------------------------------------------------------------ model calls
+    def _images(self, x: torch.Tensor) -> torch.Tensor:
+        if self._transform is not None:
+            x = self._transform(x)
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"decode(z) returned {type(x).__name__}, expected a tensor")
+        if x.ndim == 3:  # N×H×W
+            x = x.unsqueeze(1)
+        if x.ndim != 4 or x.shape[1] not in (1, 3):
+            raise ValueError(
+                f"decode(z) returned shape {tuple(x.shape)}, expected N×C×H×W with C in (1, 3); "
+                "pass output_transform to reshape it"
+            )
+        if not torch.isfinite(x).all():
+            raise ValueError("decode(z) returned NaN or infinite values")
+        return x.detach().float().clamp(0, 1).cpu()
+
+    def _decode(self, z: torch.Tensor) -> torch.Tensor:
+        with torch.inference_mode():
+            return self._images(self.model.decode(z.to(self._model_device)))
+
+    def _encode_index(self, index: int) -> torch.Tensor:
+        assert self.dataset is not None
+        x = as_batch(self.dataset.images[index], tuple(self.dataset.images.shape[1:]))
+        with torch.inference_mode():
+            z = self.model.encode(x.to(self._model_device))
+        return _latent_vector(z)[0].cpu()
+
+    def _traverse(self, z: torch.Tensor, j: int) -> torch.Tensor:
+        values = torch.linspace(-self.span, self.span, self.n_traversal)
+        batch = z.repeat(self.n_traversal, 1)
+        batch[:, j] = values
+        return self._decode(batch)
+
+    # ------------------------------------------------------------------ reactions
+    def _current(self) -> torch.Tensor:
+        return torch.tensor(self.sliders.values, dtype=torch.float32)
+
+    def _request_frames(self) -> None:
+        z = self._current()
+        key = ("decode", id(self.model), tuple(round(v, 6) for v in self.sliders.values))
+        self.run_in_worker(
+            "decode", lambda: self._decode(z.unsqueeze(0))[0], cache_key=key,
+            on_result=self.decoded.set_image,
+        )
+        self._request_traversal(z)
+
+    def _request_traversal(self, z: torch.Tensor) -> None:
+        j = self.sliders.selected
+        if not 0 <= j < self.latent_dim:
+            return
+        values = torch.linspace(-self.span, self.span, self.n_traversal).tolist()
+        captions = [f"z{j}={v:+.1f}" for v in values]
+        # A batch request: the slider's own frame is always computed first.
+        self.run_in_worker(
+            "traversal", self._traverse, z, j, priority="batch", busy=False,
+            on_result=lambda imgs: self.traversal.set_images(imgs, captions=captions,
+                                                             ncols=self.n_traversal),
+        )
+
+    def _on_values(self, change: dict) -> None:
+        self._request_frames()
+
+    def _on_selected(self, change: dict) -> None:
+        self._request_traversal(self._current())
+
+    def _on_pick(self, change: dict) -> None:
+        i = change["new"]
+        if i is None or i < 0:
+            return
+        self.select(i)
+
+    # ------------------------------------------------------------------ public API
+    def select(self, index: int) -> None:
+        """Start from the encoding of dataset image ``index`` (computed in the worker)."""
+        if self.dataset is None:
+            raise ValueError("this explorer has no dataset to select from")
+        if not 0 <= index < len(self.dataset):
+            raise IndexError(f"index {index} out of range for a dataset of {len(self.dataset)}")
+        self.index = int(index)
+        if self.original is not None:
+            self.original.set_image(self.dataset.images[index])
+
+        def done(z: torch.Tensor) -> None:
+            self.sliders.values = [float(v) for v in z.clamp(-self.span, self.span)]
+
+        self.run_in_worker("encode", self._encode_index, int(index), on_result=done)
+
+    def set_latent(self, z: Any) -> None:
+        """Set the sliders to the latent vector ``z`` (length ``latent_dim``)."""
+        t = torch.as_tensor(z, dtype=torch.float32).flatten()
+        if t.numel() != self.latent_dim:
+            raise ValueError(f"z has {t.numel()} values, expected {self.latent_dim}")
+        if not torch.isfinite(t).all():
+            raise ValueError("z contains NaN or infinite values")
+        self.sliders.values = [float(v) for v in t.clamp(-self.span, self.span)]
+
+    def image(self) -> np.ndarray:
+        """The decoded image of the current sliders as a float array C×H×W (computed now)."""
+        return self._decode(self._current().unsqueeze(0))[0].numpy()
+
+    def _owned_widgets(self) -> list[ipywidgets.Widget]:
+        owned = [self.sliders, self.decoded, self.traversal, *self._containers]
+        if self.picker is not None:
+            owned += [self.picker, self.original]
+        return [*owned, *super()._owned_widgets()]
