@@ -162,6 +162,22 @@ def test_nodelay_active_in_harness_server(probe_lab):
     assert mine and all(w["nodelay"] for w in mine), json.dumps(probe)
 
 
+def test_diagnose_in_the_harness_kernel(probe_lab):
+    """invwidgets.diagnose() in a kernel of a freshly started JupyterLab: no problems,
+    front end found, nodelay enabled and active."""
+    out = probe_lab.kernel_eval(
+        "import json, invwidgets.diagnose as D\n"
+        "r = D.diagnose(show=False)\n"
+        "print(json.dumps({'problems': r.problems, 'nodelay': r.nodelay, 'in_kernel': r.environment['in_kernel'],"
+        " 'labext': {k: bool(v) for k, v in r.frontend['labextensions'].items()}}))",
+        timeout=60)
+    info = json.loads(out.strip().splitlines()[-1])
+    assert info["problems"] == []
+    assert info["in_kernel"] is True
+    assert all(info["labext"].values())
+    assert info["nodelay"]["enabled_in_config"] is True and info["nodelay"]["active_in_server"] is True
+
+
 def test_no_console_errors(probe_lab):
     """Everything above ran without console errors or uncaught page errors."""
     assert probe_lab.errors == [], "\n".join(probe_lab.errors)
