@@ -478,3 +478,15 @@ def diagnose(show: bool = True) -> Report:
     if show:
         _show(report)
     return report
+
+
+class _CallableModule(type(sys)):
+    """Lets ``invwidgets.diagnose(...)`` work whether the package attribute
+    ``invwidgets.diagnose`` is this function or this module: importing the submodule
+    (``import invwidgets.diagnose``) rebinds that attribute to the module."""
+
+    def __call__(self, *args, **kwargs):
+        return diagnose(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

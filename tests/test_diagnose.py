@@ -57,6 +57,15 @@ def test_report_structure_and_rendering(env, capsys):
     assert "<table>" in r.to_html()
 
 
+def test_package_attribute_is_callable_either_way(env):
+    """`invwidgets.diagnose(...)` works whether the package binds the function or the
+    submodule (importing `invwidgets.diagnose` rebinds the attribute to the module)."""
+    import invwidgets
+
+    assert isinstance(invwidgets.diagnose(show=False), Report)
+    assert isinstance(D(show=False), Report)
+
+
 def test_show_false_prints_nothing(env, capsys):
     diagnose(show=False)
     assert capsys.readouterr().out == ""
@@ -303,8 +312,8 @@ def test_in_a_kernel_it_displays_html_and_reads_the_server_flag():
     km, kc = start_new_kernel(kernel_name="python3", env={
         **os.environ, "INVWIDGETS_NODELAY_ACTIVE": "1", "INVWIDGETS_DEVICE": "cpu"})
     try:
-        code = ("import invwidgets.diagnose as D\n"
-                "r = D.diagnose()\n"
+        code = ("import invwidgets\n"
+                "r = invwidgets.diagnose()  # the documented call\n"
                 "print('RESULT', r.environment['in_kernel'], r.nodelay['active_in_server'], r.device['device'])")
         outputs = []
         reply = kc.execute_interactive(code, timeout=120, output_hook=outputs.append)

@@ -166,8 +166,8 @@ def test_diagnose_in_the_harness_kernel(probe_lab):
     """invwidgets.diagnose() in a kernel of a freshly started JupyterLab: no problems,
     front end found, nodelay enabled and active."""
     out = probe_lab.kernel_eval(
-        "import json, invwidgets.diagnose as D\n"
-        "r = D.diagnose(show=False)\n"
+        "import json\nfrom invwidgets.diagnose import diagnose\n"
+        "r = diagnose(show=False)\n"
         "print(json.dumps({'problems': r.problems, 'nodelay': r.nodelay, 'in_kernel': r.environment['in_kernel'],"
         " 'labext': {k: bool(v) for k, v in r.frontend['labextensions'].items()}}))",
         timeout=60)
