@@ -64,6 +64,19 @@ def test_installed_config_matches_the_shipped_one():
     assert json.loads(installed.read_text()) == json.loads(shipped.read_text())
 
 
+def test_importing_the_extension_stays_light():
+    """The Jupyter server imports invwidgets.nodelay (and so invwidgets/__init__.py) at
+    start-up: that must not pull torch & co into the server process (seconds of start-up,
+    hundreds of MB, CUDA initialisation on GPU machines).  invwidgets/__init__.py must
+    import its heavy submodules lazily."""
+    code = ("import sys, invwidgets.nodelay; "
+            "print(sorted(m for m in ('torch', 'numpy', 'anywidget', 'ipywidgets', 'plotly', 'captum', "
+            "'sklearn') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]", f"importing invwidgets.nodelay imported {out.stdout.strip()}"
+
+
 @pytest.mark.parametrize(
     "value, enabled",
     [(None, True), ("1", True), ("yes", True), ("0", False), ("false", False), (" OFF ", False), ("no", False)],
