@@ -61,7 +61,8 @@ class Explorer(WorkerClient, ipywidgets.VBox):
 
     def _owned_widgets(self) -> list[ipywidgets.Widget]:
         """Widgets created by this explorer (closed with it). Subclasses extend the list."""
-        return [self._status_line]
+        line = getattr(self, "_status_line", None)
+        return [line] if line is not None else []
 
 
 def as_batch(x: Any, expected: tuple[int, ...] | None = None, name: str = "input") -> torch.Tensor:

@@ -108,6 +108,18 @@ class LatentExplorer(Explorer):
         if not span > 0:
             raise ValueError(f"span must be positive, got {span}")
         super().__init__(device=device)
+        try:
+            self._build(autoencoder, dataset, latent_dim, n_traversal, span, n_pick,
+                        output_transform, seed)
+        except BaseException:
+            # A half-built explorer must not keep the worker alive or leave views open.
+            self.close()
+            raise
+
+    def _build(self, autoencoder: Any, dataset: Dataset | None, latent_dim: int | None,
+               n_traversal: int, span: float, n_pick: int,
+               output_transform: Callable[[torch.Tensor], torch.Tensor] | None,
+               seed: int) -> None:
         self.model = autoencoder
         self.dataset = dataset
         self.span = float(span)
@@ -264,7 +276,6 @@ class LatentExplorer(Explorer):
         return self._decode(self._current().unsqueeze(0))[0].numpy()
 
     def _owned_widgets(self) -> list[ipywidgets.Widget]:
-        owned = [self.sliders, self.decoded, self.traversal, *self._containers]
-        if self.picker is not None:
-            owned += [self.picker, self.original]
-        return [*owned, *super()._owned_widgets()]
+        names = ("sliders", "decoded", "traversal", "picker", "original")
+        owned = [getattr(self, n, None) for n in names] + list(getattr(self, "_containers", []))
+        return [w for w in owned if w is not None] + super()._owned_widgets()
