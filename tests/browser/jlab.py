@@ -583,6 +583,36 @@ class LabPage:
             polling=50,
         )
 
+    def click_round_trips(self, button: str, watch: str, n: int = 50, gap_ms: int = 30,
+                          timeout: float = 60) -> list[float]:
+        """Click ``button`` ``n`` times (in the page, no playwright overhead); for each
+        click, the ms until the element ``watch`` changes (text, children or attributes,
+        via a MutationObserver): e.g. click -> Python observer -> echoed trait -> DOM.
+        For benchmarks; tests should not assert on timings."""
+        return self.page.evaluate(
+            """async ({button, watch, n, gapMs, timeoutMs}) => {
+              const btn = document.querySelector(button), el = document.querySelector(watch);
+              if (!btn || !el) throw new Error('no element for ' + (btn ? watch : button));
+              const out = [];
+              for (let i = 0; i < n; i++) {
+                const t0 = performance.now();
+                await new Promise((resolve, reject) => {
+                  const timer = setTimeout(() => { mo.disconnect(); reject(new Error('no change')); },
+                                           timeoutMs);
+                  const mo = new MutationObserver(() => {
+                    mo.disconnect(); clearTimeout(timer); resolve();
+                  });
+                  mo.observe(el, {childList: true, characterData: true, subtree: true, attributes: true});
+                  btn.click();
+                });
+                out.push(performance.now() - t0);
+                await new Promise(r => setTimeout(r, gapMs));
+              }
+              return out;
+            }""",
+            {"button": button, "watch": watch, "n": n, "gapMs": gap_ms, "timeoutMs": int(timeout * 1000)},
+        )
+
     def screenshot(self, path: str | os.PathLike, full_page: bool = False) -> Path:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)

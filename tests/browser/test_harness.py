@@ -162,6 +162,17 @@ def test_nodelay_active_in_harness_server(probe_lab):
     assert mine and all(w["nodelay"] for w in mine), json.dumps(probe)
 
 
+def test_click_round_trips_helper(probe_lab):
+    """The benchmark helper measures click -> Python -> DOM (no timing asserted)."""
+    lab = probe_lab
+    lab.kernel_eval("fixed.observe(lambda ch: setattr(fixed, 'value', ch['new']), 'clicks')")
+    times = lab.click_round_trips(sel("fixed", ".iw-probe-button"), sel("fixed", ".iw-probe-value"), n=5)
+    assert len(times) == 5 and all(t > 0 for t in times)
+    clicks = lab.kernel_eval("print(fixed.clicks)").strip()
+    assert lab.page.text_content(sel("fixed", ".iw-probe-value")) == clicks
+    assert lab.errors == []
+
+
 def test_diagnose_in_the_harness_kernel(probe_lab):
     """invwidgets.diagnose() in a kernel of a freshly started JupyterLab: no problems,
     front end found, nodelay enabled and active."""
