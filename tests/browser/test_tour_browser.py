@@ -1,0 +1,128 @@
+"""The tour notebook in a real JupyterLab: run all cells, drag a latent slider, see new pixels.
+
+Also design.md decision 6 on the real widgets: the worker thread updates the sliders (select a
+dataset image → encode in the worker → new slider values), then a click on the same sliders
+widget still reaches Python. Screenshots for the README are taken here.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+import jlab
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+TOUR = ROOT / "notebooks" / "00_tour.ipynb"
+SHOTS = ROOT / "test-artifacts" / "screenshots"
+
+EXPLORER = ".invw-explorer"
+SLIDERS = f"{EXPLORER} .invw-view[data-kind=sliders]"
+
+# The decoded image is the explorer's ImageView captioned "decode(z)".
+_MARK_DECODED = """() => {
+  const views = Array.from(document.querySelectorAll('.invw-explorer .invw-view[data-kind=image]'));
+  const v = views.find(v => (v.querySelector('.invw-caption') || {}).textContent === 'decode(z)');
+  if (!v) return false;
+  v.querySelector('canvas.invw-main').id = 'tour-decoded';
+  return true;
+}"""
+DECODED = "#tour-decoded"
+
+
+def _pixels(lab: jlab.LabPage) -> list[int]:
+    return lab.canvas_pixels(DECODED)["data"]
+
+
+def _drag(lab: jlab.LabPage, selector: str, frac_from: float, frac_to: float, steps: int = 25):
+    box = lab.page.locator(selector).bounding_box()
+    assert box is not None, selector
+    y = box["y"] + box["height"] / 2
+    x0 = box["x"] + box["width"] * frac_from
+    x1 = box["x"] + box["width"] * frac_to
+    lab.page.mouse.move(x0, y)
+    lab.page.mouse.down()
+    for i in range(1, steps + 1):
+        lab.page.mouse.move(x0 + (x1 - x0) * i / steps, y)
+    lab.page.mouse.up()
+
+
+@pytest.fixture
+def tour(lab_page, jupyterlab):
+    jupyterlab.copy_into_root(TOUR, "00_tour.ipynb")
+    lab_page.open_notebook("00_tour.ipynb")
+    lab_page.run_all(timeout=240)
+    lab_page.page.wait_for_selector(f"{SLIDERS} input[type=range][data-index='0']", timeout=30_000)
+    lab_page.page.wait_for_function(_MARK_DECODED, timeout=30_000)
+    lab_page.kernel_eval("assert explorer.wait_idle(30)")
+    return lab_page
+
+
+def test_tour_runs_and_slider_drag_changes_canvas_and_python(tour):
+    lab = tour
+    before = _pixels(lab)
+    assert any(v != 0 for v in before), "the decoded image was never drawn"
+    slider = f"{SLIDERS} input[type=range][data-index='0']"
+    lab.page.locator(slider).scroll_into_view_if_needed()
+    _drag(lab, slider, 0.5, 0.95)
+    dom_value = float(lab.page.locator(slider).input_value())
+    assert dom_value > 1.0  # dragged well to the right of the middle of [-3, 3]
+    # Python holds the value the slider shows, and the canvas was redrawn from it.
+    lab.wait_for_python("round(explorer.sliders.values[0], 4)", str(round(dom_value, 4)))
+    assert float(lab.kernel_eval("print(explorer.sliders.values[0])")) == pytest.approx(dom_value)
+    lab.kernel_eval("assert explorer.wait_idle(30)")
+    lab.page.wait_for_function(
+        "(before) => { const c = document.querySelector('#tour-decoded');"
+        " const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
+        " return d.some((v, i) => v !== before[i]); }",
+        arg=before, timeout=10_000,
+    )
+    after = _pixels(lab)
+    assert after != before
+    # The canvas shows what Python decoded for the slider values (within 8-bit rounding).
+    expected = lab.kernel_eval(
+        "import numpy as np; print(','.join(map(str, explorer.decoded.image[..., 0].ravel().tolist())))"
+    ).strip().split(",")
+    drawn = after[0::4]  # red channel of a gray image
+    assert [int(v) for v in expected] == drawn
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    lab.page.locator(EXPLORER).first.screenshot(path=str(SHOTS / "latent_explorer.png"))
+    _publish(SHOTS / "latent_explorer.png")
+    assert lab.errors == []
+
+
+def test_worker_thread_update_then_click_on_same_widget_reaches_python(tour):
+    lab = tour
+    # The worker thread sets the sliders' values (encode of image 7 → sliders.values).
+    lab.kernel_eval("explorer.select(7); assert explorer.wait_idle(30)")
+    values_after_thread = lab.kernel_eval("print(explorer.sliders.values)").strip()
+    lab.page.wait_for_function(
+        "(expected) => { const s = document.querySelector("
+        f"\"{SLIDERS} input[type=range][data-index='0']\");"
+        " return s && Math.abs(parseFloat(s.value) - expected) < 0.011; }",
+        arg=float(lab.kernel_eval("print(explorer.sliders.values[0])")), timeout=10_000,
+    )
+    # Now a click on the same widget: randomise the latent group.
+    lab.page.locator(f"{SLIDERS} button[data-action=randomize]").first.click()
+    deadline_value = lab.wait_for_python(
+        "explorer.sliders.values != " + values_after_thread, "True", timeout=10
+    )
+    assert deadline_value == "True", "the click after a worker-thread update never reached Python"
+    # And a second kind of click: pick a dataset image in the explorer's grid.
+    lab.page.locator(f"{EXPLORER} .invw-view[data-kind=grid] .invw-cell[data-index='3']").last.click()
+    assert lab.wait_for_python("explorer.index", "3", timeout=10) == "3"
+    assert lab.kernel_eval("print(explorer.status, repr(explorer.error))").strip() == "idle ''"
+    assert lab.errors == []
+
+
+def _publish(path: Path) -> None:
+    """Copy a screenshot into docs/ when asked (INVWIDGETS_UPDATE_SCREENSHOTS=1)."""
+    if os.environ.get("INVWIDGETS_UPDATE_SCREENSHOTS") == "1":
+        dest = ROOT / "docs" / "screenshots" / path.name
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, dest)
