@@ -36,6 +36,9 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+/** About one animation frame at 60 Hz: continuous controls send at most this often. */
+const FRAME_MS = 16;
+
 /** Run `fn` once at the end of the current task however often it is asked for. */
 function coalesce(fn) {
   let queued = false;
@@ -403,6 +406,7 @@ function renderSliders(ctx) {
     return Math.min(6, Math.max(0, Math.ceil(-Math.log10(step) - 1e-9)));
   };
 
+  let lastSent = -Infinity;
   const flush = () => {
     if (frame) cancelAnimationFrame(frame);
     frame = 0;
@@ -414,6 +418,7 @@ function renderSliders(ctx) {
     values[index] = value;
     model.set("values", values);
     model.save_changes();
+    lastSent = performance.now();
   };
   cleanups.push(() => frame && cancelAnimationFrame(frame));
 
@@ -529,11 +534,18 @@ function renderSliders(ctx) {
     const value = Number(event.target.value);
     rows[i].value.textContent = value.toFixed(decimals());
     pending = { index: i, value };
+    // Throttle to about one update per animation frame, leading edge first: the first move
+    // after a quiet frame goes out at once (no added latency), later ones wait for the next
+    // frame and only the newest value of that frame is sent.
     if (!frame) {
-      frame = requestAnimationFrame(() => {
-        frame = 0;
+      if (performance.now() - lastSent >= FRAME_MS) {
         flush();
-      });
+      } else {
+        frame = requestAnimationFrame(() => {
+          frame = 0;
+          flush();
+        });
+      }
     }
   });
   // Release (or a key step): send the final value now, then follow the model again.
