@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 
 from .dataset import BaseDataset, mixed_radix_index
@@ -43,10 +44,12 @@ def traversal(dataset: BaseDataset, factor: str | int, base: int | Any | None = 
     assert dataset.factor_sizes is not None
     if base is None:
         base = 0
-    if isinstance(base, int) and not isinstance(base, bool):
-        values = dataset.factors_of(base)
+    if isinstance(base, bool):
+        raise TypeError("base must be an index or a sequence of factor values, got bool")
+    values = torch.as_tensor(np.asarray(base) if isinstance(base, (np.ndarray, np.integer)) else base)
+    if values.ndim == 0:
+        values = dataset.factors_of(values)
     else:
-        values = torch.as_tensor(base)
         if values.ndim != 1:
             raise ValueError(f"base must be an index or a sequence of {len(dataset.factor_sizes)} factor values")
         mixed_radix_index(values, dataset.factor_sizes)  # validates length and range

@@ -248,3 +248,15 @@ def test_dataset_constructor_validation():
         Dataset(torch.zeros(2, 1, 4, 4), factors=[[0], [3]], factor_names=["f"], factor_sizes=[2])
     unlabelled = Dataset(torch.zeros(2, 1, 4, 4))
     assert int(unlabelled[0][1]) == -1
+
+
+def test_traversal_base_forms(sprites32):
+    by_index = traversal(sprites32, "y", 777)
+    assert torch.equal(traversal(sprites32, "y", np.int64(777)), by_index)
+    assert torch.equal(traversal(sprites32, "y", torch.tensor(777)), by_index)
+    assert torch.equal(traversal(sprites32, "y", sprites32.factors_of(777).tolist()), by_index)
+    assert torch.equal(traversal(sprites32, "shape"), torch.tensor([0, 1, 2]) * (4 * 4 * 8 * 8))
+    with pytest.raises(ValueError, match="out of range"):
+        traversal(sprites32, "y", [0, 0, 0, 0, 9])
+    with pytest.raises(ValueError, match="unknown factor"):
+        traversal(sprites32, "colour", 0)
