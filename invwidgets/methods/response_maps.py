@@ -1,0 +1,222 @@
+"""2-D response maps: the residual field ``u(z) = R(z) − z`` over a grid of two latents.
+
+Choose two latents ``(a, b)``, a base point ``z₀`` whose other coordinates stay fixed, and an
+``n×n`` grid over ``[−r, r]²`` (methods.md §4.2). Then
+
+* magnitude ``‖u‖`` of ``u`` restricted to ``(a, b)``;
+* divergence ``∂u_a/∂z_a + ∂u_b/∂z_b`` by central finite differences (``torch.gradient``);
+* mean curvature ``−½ · div(u/‖u‖)``.
+
+Sinks (negative divergence) trace the manifold the model learned. Derivatives are in the units of
+the latent space (divided by the grid spacing ``2r/(n−1)``); ``per_step=True`` gives the values
+per grid step instead, as the official code plots them.
+
+Array layout: every map is ``n×n`` indexed ``[row, col]``, where the column index walks latent
+``a`` (horizontal axis, left to right, ``coords[col]``) and the row index walks latent ``b``
+(vertical axis, ``coords[row]``, from −r in row 0 to +r in the last row).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from .responses import _check_latents, decode_mean, response
+
+__all__ = [
+    "ResponseMap",
+    "divergence",
+    "latent_grid",
+    "mean_curvature",
+    "posterior_histogram",
+    "response_map",
+]
+
+
+def _check_grid(radius: float, resolution: int) -> None:
+    if not isinstance(radius, (int, float)) or isinstance(radius, bool) or not radius > 0 or radius != radius:
+        raise ValueError(f"radius must be a positive number, got {radius!r}")
+    if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 3:
+        raise ValueError(f"resolution must be an integer >= 3, got {resolution!r}")
+
+
+def _check_field(u: torch.Tensor) -> torch.Tensor:
+    if not isinstance(u, torch.Tensor):
+        raise TypeError(f"the field must be a torch.Tensor, got {type(u).__name__}")
+    if u.ndim != 3 or u.shape[2] != 2 or u.shape[0] < 2 or u.shape[1] < 2:
+        raise ValueError(f"the field must have shape (rows, cols, 2) with at least 2×2 points, got {tuple(u.shape)}")
+    if not bool(torch.isfinite(u).all()):
+        raise ValueError("the field contains NaN or infinite values")
+    return u.double()
+
+
+def latent_grid(
+    base: torch.Tensor,
+    dims: tuple[int, int],
+    radius: float = 2.0,
+    resolution: int = 64,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Latents on an ``n×n`` grid over ``[−r, r]²`` in latents ``dims = (a, b)``.
+
+    Args:
+        base: the base point, a vector of d latents (others stay at its values).
+        dims: the two latents ``(a, b)``: ``a`` varies along columns, ``b`` along rows.
+        radius: half-width ``r`` of the grid.
+        resolution: ``n`` points per axis.
+
+    Returns:
+        ``(z, coords)``: latents ``(n, n, d)`` with ``z[row, col, a] = coords[col]`` and
+        ``z[row, col, b] = coords[row]``, and the ``n`` grid coordinates.
+    """
+    _check_grid(radius, resolution)
+    base = torch.as_tensor(base, dtype=torch.float32).reshape(-1)
+    _check_latents(base[None], None, "base")
+    d = base.numel()
+    a, b = (int(dims[0]), int(dims[1]))
+    if not (0 <= a < d and 0 <= b < d) or a == b:
+        raise ValueError(f"dims must be two different latents in [0, {d}), got {tuple(dims)}")
+    coords = torch.linspace(-float(radius), float(radius), resolution)
+    z = base.repeat(resolution, resolution, 1)
+    z[:, :, a] = coords[None, :]
+    z[:, :, b] = coords[:, None]
+    return z, coords
+
+
+def divergence(u: torch.Tensor, spacing: float = 1.0) -> torch.Tensor:
+    """Divergence ``∂u_x/∂x + ∂u_y/∂y`` of a 2-D field ``u`` (rows, cols, 2) sampled on a grid
+    whose columns walk x and rows walk y, with grid ``spacing`` (central differences inside,
+    one-sided at the edges). Returns a float64 (rows, cols) tensor."""
+    u = _check_field(u)
+    if not spacing > 0:
+        raise ValueError(f"spacing must be positive, got {spacing!r}")
+    (dux_dx,) = torch.gradient(u[..., 0], spacing=float(spacing), dim=1)
+    (duy_dy,) = torch.gradient(u[..., 1], spacing=float(spacing), dim=0)
+    return dux_dx + duy_dy
+
+
+def mean_curvature(u: torch.Tensor, spacing: float = 1.0, eps: float = 1e-12) -> torch.Tensor:
+    """Mean curvature ``−½ · div(u/‖u‖)`` of the level sets of a 2-D field (see
+    :func:`divergence` for the layout). Points where ``‖u‖ < eps`` use a zero direction."""
+    u = _check_field(u)
+    norm = u.norm(dim=-1, keepdim=True)
+    direction = torch.where(norm > eps, u / norm.clamp_min(eps), torch.zeros_like(u))
+    return -0.5 * divergence(direction, spacing)
+
+
+@dataclass
+class ResponseMap:
+    """A response map over a 2-D grid of latents ``dims = (a, b)`` (layout: module docstring).
+
+    Attributes:
+        dims: the two latents.
+        base: the base point (d,).
+        coords: the n grid coordinates (shared by both axes).
+        spacing: grid spacing ``2r/(n−1)``.
+        per_step: whether derivatives are per grid step (else per latent unit).
+        latents: grid latents (n, n, d).
+        responses: ``R(z)`` on the grid (n, n, d).
+        field: ``u = R(z) − z`` restricted to ``(a, b)``, (n, n, 2).
+        magnitude: ``‖u‖`` (n, n).
+        divergence: ``div u`` (n, n).
+        curvature: ``−½ div(u/‖u‖)`` (n, n).
+    """
+
+    dims: tuple[int, int]
+    base: torch.Tensor
+    coords: torch.Tensor
+    spacing: float
+    per_step: bool
+    latents: torch.Tensor
+    responses: torch.Tensor
+    field: torch.Tensor
+    magnitude: torch.Tensor
+    divergence: torch.Tensor
+    curvature: torch.Tensor
+
+    @property
+    def radius(self) -> float:
+        """Half-width of the grid."""
+        return float(self.coords[-1])
+
+    @property
+    def resolution(self) -> int:
+        """Points per axis."""
+        return int(self.coords.numel())
+
+    def decoded(self, autoencoder: Any, every: int = 1) -> torch.Tensor:
+        """``decode(z)`` over the grid (every ``every``-th point per axis): (m·m, C, H, W), in
+        row-major order of the grid (row 0 = lowest value of latent ``b``)."""
+        z = self.latents[::every, ::every]
+        m1, m2, d = z.shape
+        return decode_mean(autoencoder, z.reshape(m1 * m2, d))
+
+
+def response_map(
+    autoencoder: Any,
+    base: torch.Tensor,
+    dims: tuple[int, int] = (0, 1),
+    *,
+    radius: float = 2.0,
+    resolution: int = 64,
+    per_step: bool = False,
+    batch_size: int | None = 4096,
+) -> ResponseMap:
+    """Compute the response map of ``autoencoder`` around ``base`` in latents ``dims``.
+
+    Args:
+        autoencoder: anything with ``encode`` and ``decode``.
+        base: base point (d latents); coordinates other than ``dims`` stay fixed.
+        dims: ``(a, b)``; ``a`` along columns, ``b`` along rows.
+        radius: the grid covers ``[−radius, radius]²``.
+        resolution: n grid points per axis (n² model calls, batched).
+        per_step: derivatives per grid step (the official plots) instead of per latent unit.
+        batch_size: the largest batch given to the model.
+
+    Returns:
+        A :class:`ResponseMap`.
+    """
+    z, coords = latent_grid(base, dims, radius, resolution)
+    n, _, d = z.shape
+    r = response(autoencoder, z.reshape(n * n, d), batch_size).reshape(n, n, d)
+    a, b = int(dims[0]), int(dims[1])
+    u = (r - z)[..., [a, b]].double()
+    spacing = 2.0 * float(radius) / (resolution - 1)
+    h = 1.0 if per_step else spacing
+    return ResponseMap(
+        dims=(a, b),
+        base=torch.as_tensor(base, dtype=torch.float32).reshape(-1).clone(),
+        coords=coords,
+        spacing=spacing,
+        per_step=bool(per_step),
+        latents=z,
+        responses=r,
+        field=u,
+        magnitude=u.norm(dim=-1),
+        divergence=divergence(u, h),
+        curvature=mean_curvature(u, h),
+    )
+
+
+def posterior_histogram(
+    codes: torch.Tensor,
+    dims: tuple[int, int] = (0, 1),
+    radius: float = 2.0,
+    resolution: int = 64,
+) -> torch.Tensor:
+    """2-D histogram (counts, float64 n×n, same layout as the maps) of codes (e.g. posterior means,
+    the aggregate posterior) in latents ``dims`` over ``[−r, r]²``; each bin is centred on a grid
+    point. Codes outside the grid are not counted."""
+    _check_grid(radius, resolution)
+    _check_latents(codes, None, "codes")
+    a, b = int(dims[0]), int(dims[1])
+    if not (0 <= a < codes.shape[1] and 0 <= b < codes.shape[1]) or a == b:
+        raise ValueError(f"dims must be two different latents in [0, {codes.shape[1]}), got {tuple(dims)}")
+    spacing = 2.0 * float(radius) / (resolution - 1)
+    col = torch.round((codes[:, a].double() + radius) / spacing).long()
+    row = torch.round((codes[:, b].double() + radius) / spacing).long()
+    keep = (col >= 0) & (col < resolution) & (row >= 0) & (row < resolution)
+    hist = torch.zeros(resolution * resolution, dtype=torch.float64)
+    hist.index_add_(0, row[keep] * resolution + col[keep], torch.ones(int(keep.sum()), dtype=torch.float64))
+    return hist.reshape(resolution, resolution)

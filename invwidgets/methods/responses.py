@@ -1,0 +1,570 @@
+"""Interventional assays on autoencoder latents (Leeb, Bauer, Besserve & Schölkopf, NeurIPS 2022).
+
+The *response function* ``R(z) = E(D(z))`` decodes a latent and encodes the result again, using
+means throughout (methods.md §4.2). Intervening on latent ``j`` (``do(z_j := v)``) and watching
+how ``R`` moves tells which latents the model uses and how they are tied together:
+
+* :func:`response_matrix` — the latent response matrix ``M`` (d×d; row ``j`` = intervened latent,
+  column ``i`` = responding latent; RMS change of ``R(z)_i``), computed in **one batched pass over
+  all latents** (:func:`response_matrix_loop` is the per-latent loop of the reference
+  implementation, kept for comparison and benchmarks);
+* :func:`conditioned_response_matrix` — ``C`` (K×d) over exact one-factor traversals of a dataset
+  with ground-truth factors;
+* :func:`causal_disentanglement_score` — ``CDS = Σ_j max_k C[k, j] / Σ C``.
+
+An *autoencoder* is anything with ``encode(x)`` (the posterior mean; a tuple's first item or a
+``torch.distributions`` object's ``mean`` are accepted too) and ``decode(z)``. Every random draw
+comes from an explicit ``torch.Generator`` (or an integer seed for a fresh one).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+__all__ = [
+    "ConditionedResponses",
+    "as_generator",
+    "causal_disentanglement_score",
+    "conditioned_response_matrix",
+    "decode_mean",
+    "encode_mean",
+    "intervene",
+    "intervention_values",
+    "latent_dim_of",
+    "response",
+    "response_matrix",
+    "response_matrix_from",
+    "response_matrix_loop",
+    "sample_prior",
+]
+
+#: ``progress(done, total, message)``: called during long computations (e.g. a worker's
+#: ``job.progress``); it may raise to cancel.
+ProgressFn = Callable[[float, float, str], None]
+
+
+# ---------------------------------------------------------------------------------------------
+# small helpers
+# ---------------------------------------------------------------------------------------------
+def as_generator(generator: torch.Generator | int | None) -> torch.Generator:
+    """A CPU ``torch.Generator``: ``generator`` itself, or a fresh one seeded with an integer.
+
+    Raises:
+        TypeError: for anything else (``None`` included: every draw needs an explicit seed).
+    """
+    if isinstance(generator, torch.Generator):
+        return generator
+    if isinstance(generator, int) and not isinstance(generator, bool):
+        return torch.Generator().manual_seed(int(generator))
+    raise TypeError(f"generator must be a torch.Generator or an integer seed, got {type(generator).__name__}")
+
+
+def _model_device(model: Any) -> torch.device:
+    if isinstance(model, torch.nn.Module):
+        for p in model.parameters():
+            return p.device
+        for b in model.buffers():
+            return b.device
+    return torch.device("cpu")
+
+
+def _mean_of(out: Any, what: str) -> torch.Tensor:
+    """The mean of an encoder/decoder output: a tensor, a tuple's first item, or ``.mean``."""
+    if isinstance(out, (tuple, list)) and out:
+        out = out[0]
+    if isinstance(out, torch.distributions.Distribution):
+        out = out.mean
+    if not isinstance(out, torch.Tensor):
+        raise TypeError(f"{what} returned {type(out).__name__}, expected a tensor (or a tuple whose first item is one)")
+    return out
+
+
+def _check_autoencoder(model: Any) -> None:
+    missing = [m for m in ("encode", "decode") if not callable(getattr(model, m, None))]
+    if missing:
+        raise TypeError(
+            f"{type(model).__name__} is not an autoencoder: it has no callable {' or '.join(missing)}(); "
+            "any object with encode(x) -> z and decode(z) -> x works"
+        )
+
+
+def _check_latents(z: Any, d: int | None = None, what: str = "z") -> torch.Tensor:
+    if not isinstance(z, torch.Tensor):
+        raise TypeError(f"{what} must be a torch.Tensor, got {type(z).__name__}")
+    if not z.is_floating_point():
+        raise TypeError(f"{what} must be a floating-point tensor, got dtype {z.dtype}")
+    if z.ndim != 2 or z.shape[0] == 0 or z.shape[1] == 0:
+        raise ValueError(f"{what} must have shape (N, d) with N, d >= 1, got {tuple(z.shape)}")
+    if d is not None and z.shape[1] != d:
+        raise ValueError(f"{what} must have {d} latent dimensions, got shape {tuple(z.shape)}")
+    if not bool(torch.isfinite(z).all()):
+        raise ValueError(f"{what} contains NaN or infinite values")
+    return z
+
+
+def _batched(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, batch_size: int | None) -> torch.Tensor:
+    if batch_size is None or x.shape[0] <= batch_size:
+        return fn(x)
+    return torch.cat([fn(x[i : i + batch_size]) for i in range(0, x.shape[0], batch_size)])
+
+
+def encode_mean(autoencoder: Any, x: torch.Tensor, batch_size: int | None = 1024) -> torch.Tensor:
+    """Posterior means ``encode(x)`` as a float tensor N×d on the CPU (no gradients).
+
+    Raises:
+        TypeError: if ``autoencoder`` lacks ``encode``/``decode`` or ``encode`` returns no tensor.
+        ValueError: if the codes are not N×d or contain NaN/inf.
+        RuntimeError: if ``encode`` raises (the original exception is chained).
+    """
+    _check_autoencoder(autoencoder)
+    device = _model_device(autoencoder)
+
+    def run(batch: torch.Tensor) -> torch.Tensor:
+        try:
+            out = autoencoder.encode(batch.to(device))
+        except Exception as exc:
+            raise RuntimeError(f"encode failed on a batch of shape {tuple(batch.shape)}: {type(exc).__name__}: {exc}") from exc
+        z = _mean_of(out, "encode(x)")
+        if z.ndim != 2 or z.shape[0] != batch.shape[0]:
+            raise ValueError(f"encode(x) must return shape (N, d) for N={batch.shape[0]} inputs, got {tuple(z.shape)}")
+        return z.detach().float().cpu()
+
+    with torch.inference_mode():
+        z = _batched(run, x, batch_size)
+    if not bool(torch.isfinite(z).all()):
+        raise ValueError("encode(x) returned NaN or infinite values")
+    return z
+
+
+def decode_mean(autoencoder: Any, z: torch.Tensor, batch_size: int | None = 1024) -> torch.Tensor:
+    """Decoder means ``decode(z)`` on the CPU (no gradients).
+
+    Raises:
+        TypeError, ValueError: for bad latents or a decoder that returns no tensor.
+        RuntimeError: if ``decode`` raises (the original exception is chained).
+    """
+    _check_autoencoder(autoencoder)
+    _check_latents(z)
+    device = _model_device(autoencoder)
+
+    def run(batch: torch.Tensor) -> torch.Tensor:
+        try:
+            out = autoencoder.decode(batch.to(device))
+        except Exception as exc:
+            raise RuntimeError(f"decode failed on latents of shape {tuple(batch.shape)}: {type(exc).__name__}: {exc}") from exc
+        return _mean_of(out, "decode(z)").detach().float().cpu()
+
+    with torch.inference_mode():
+        return _batched(run, z, batch_size)
+
+
+def response(autoencoder: Any, z: torch.Tensor, batch_size: int | None = 4096) -> torch.Tensor:
+    """The response function ``R(z) = E(D(z))``: decode, then re-encode, using means (N×d, CPU).
+
+    Args:
+        autoencoder: anything with ``encode`` (posterior mean) and ``decode``.
+        z: latents, float N×d.
+        batch_size: the largest batch passed to the model at once (``None``: all at once).
+
+    Raises:
+        TypeError: for a non-tensor or non-float ``z`` or a model without encode/decode.
+        ValueError: for a wrong shape, NaN/inf latents, or a response of another shape.
+        RuntimeError: if the model raises (chained).
+    """
+    _check_autoencoder(autoencoder)
+    _check_latents(z)
+    device = _model_device(autoencoder)
+
+    def run(batch: torch.Tensor) -> torch.Tensor:
+        b = batch.to(device)
+        try:
+            x = _mean_of(autoencoder.decode(b), "decode(z)")
+        except Exception as exc:
+            raise RuntimeError(f"decode failed on latents of shape {tuple(batch.shape)}: {type(exc).__name__}: {exc}") from exc
+        try:
+            r = _mean_of(autoencoder.encode(x), "encode(x)")
+        except Exception as exc:
+            raise RuntimeError(f"encode failed on decoded images of shape {tuple(x.shape)}: {type(exc).__name__}: {exc}") from exc
+        if r.shape != batch.shape:
+            raise ValueError(f"encode(decode(z)) has shape {tuple(r.shape)}, expected {tuple(batch.shape)} like z")
+        return r.detach().float().cpu()
+
+    with torch.inference_mode():
+        r = _batched(run, z.float(), batch_size)
+    if not bool(torch.isfinite(r).all()):
+        raise ValueError("the response encode(decode(z)) contains NaN or infinite values")
+    return r
+
+
+def latent_dim_of(autoencoder: Any, latent_dim: int | None = None) -> int:
+    """The number of latents: ``latent_dim`` if given, else the model's ``latent_dim`` attribute.
+
+    Raises:
+        ValueError: when neither is available or the value is not a positive integer.
+    """
+    d = latent_dim if latent_dim is not None else getattr(autoencoder, "latent_dim", None)
+    if d is None:
+        raise ValueError(f"{type(autoencoder).__name__} has no latent_dim attribute: pass latent_dim=")
+    if isinstance(d, bool) or not isinstance(d, int) or d < 1:
+        raise ValueError(f"latent_dim must be a positive integer, got {d!r}")
+    return int(d)
+
+
+def sample_prior(n: int, latent_dim: int, generator: torch.Generator | int) -> torch.Tensor:
+    """``n`` draws from the standard normal prior N(0, I), float32 n×d (CPU)."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a positive integer, got {n!r}")
+    return torch.randn(n, int(latent_dim), generator=as_generator(generator))
+
+
+def intervene(z: torch.Tensor, j: int | Sequence[int], values: torch.Tensor | float) -> torch.Tensor:
+    """``do(z_j := v)``: a copy of ``z`` (N×d) with column(s) ``j`` set to ``values``.
+
+    ``values`` is a number, one value per sample (N,), or N×len(j).
+
+    Raises:
+        IndexError: for a latent index out of range.
+    """
+    _check_latents(z)
+    sel = [j] if isinstance(j, int) else list(j)
+    d = z.shape[1]
+    for s in sel:
+        if not -d <= int(s) < d:
+            raise IndexError(f"latent index {s} out of range for {d} latents")
+    out = z.clone()
+    v = torch.as_tensor(values, dtype=z.dtype)
+    if v.ndim == 1 and len(sel) == 1:
+        v = v[:, None]
+    out[:, sel] = v
+    return out
+
+
+def _select_indices(n: int, pool_size: int, generator: torch.Generator) -> torch.Tensor:
+    """``n`` indices into a pool: without replacement when the pool is large enough."""
+    if n > pool_size:
+        return torch.randint(pool_size, (n,), generator=generator)
+    return torch.randperm(pool_size, generator=generator)[:n]
+
+
+def intervention_values(
+    n: int,
+    latent_dim: int,
+    generator: torch.Generator | int,
+    pool: torch.Tensor | None = None,
+    *,
+    avoid: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Intervention values for every latent at once: an n×d tensor whose column ``j`` holds the
+    values ``v^(n)`` that ``do(z_j := v)`` uses.
+
+    Args:
+        n: number of samples.
+        latent_dim: d.
+        generator: the generator (or seed) of every draw.
+        pool: ``None`` for the prior N(0, 1) (the default of the paper); else a P×d tensor of codes
+            (e.g. posterior means: the aggregate posterior) whose rows are drawn independently per
+            latent, shuffled across the batch.
+        avoid: with a pool, int64 (n,) indices of each sample's own row in ``pool``; the value for
+            sample ``m`` is then drawn from a *different* row (``force_different``).
+
+    Raises:
+        ValueError: for a pool of the wrong shape, or ``avoid`` with a pool of one row.
+    """
+    gen = as_generator(generator)
+    if pool is None:
+        if avoid is not None:
+            raise ValueError("avoid needs a pool to draw different rows from")
+        return sample_prior(n, latent_dim, gen)
+    _check_latents(pool, latent_dim, "pool")
+    p = pool.shape[0]
+    cols = []
+    for j in range(latent_dim):
+        if avoid is None:
+            idx = _select_indices(n, p, gen)
+        else:
+            if p < 2:
+                raise ValueError("force_different needs a pool of at least two codes")
+            shift = torch.randint(p - 1, (n,), generator=gen)
+            idx = (avoid + shift + 1) % p
+        cols.append(pool[idx, j])
+    return torch.stack(cols, dim=1).float()
+
+
+# ---------------------------------------------------------------------------------------------
+# the latent response matrix
+# ---------------------------------------------------------------------------------------------
+def response_matrix_from(
+    autoencoder: Any,
+    z: torch.Tensor,
+    values: torch.Tensor,
+    *,
+    base_response: torch.Tensor | None = None,
+    batch_size: int | None = 4096,
+    full: bool = True,
+) -> torch.Tensor:
+    """The response matrix of given base latents and intervention values, in one batched pass.
+
+    ``M[j, i] = sqrt( mean_n ( R(z̃ⱼ⁽ⁿ⁾)_i − R(z⁽ⁿ⁾)_i )² )`` with ``z̃ⱼ⁽ⁿ⁾ = z⁽ⁿ⁾`` except
+    ``z̃ⱼ⁽ⁿ⁾_j = values[n, j]``. All d interventions are stacked into one (d·N)×d batch, so the
+    model sees a few large batches instead of 2·d small ones, and ``R(z)`` is computed once.
+
+    Args:
+        autoencoder: anything with ``encode`` and ``decode``.
+        z: base latents N×d.
+        values: intervention values N×d (column ``j`` for latent ``j``).
+        base_response: ``R(z)`` if already known (N×d).
+        batch_size: the largest batch given to the model.
+        full: the whole d×d matrix (True) or only its diagonal (False; a vector of d).
+
+    Returns:
+        A float32 d×d tensor (rows intervened, columns responding), or its diagonal.
+    """
+    _check_latents(z)
+    n, d = z.shape
+    _check_latents(values, d, "values")
+    if values.shape[0] != n:
+        raise ValueError(f"values must have one row per base latent ({n}), got {values.shape[0]}")
+    r0 = response(autoencoder, z, batch_size) if base_response is None else base_response
+    # (d, N, d): block j is z with column j replaced by values[:, j]
+    zt = z.float().unsqueeze(0).repeat(d, 1, 1)
+    idx = torch.arange(d)
+    zt[idx, :, idx] = values.float().t()
+    rt = response(autoencoder, zt.reshape(d * n, d), batch_size).reshape(d, n, d)
+    diff2 = (rt - r0.unsqueeze(0)).pow(2).mean(1)  # (d intervened, d responding)
+    m = diff2.sqrt()
+    return m if full else m.diagonal().clone()
+
+
+def response_matrix_loop(
+    autoencoder: Any,
+    z: torch.Tensor,
+    values: torch.Tensor,
+    *,
+    batch_size: int | None = 4096,
+) -> torch.Tensor:
+    """The same matrix as :func:`response_matrix_from`, computed as the reference implementation
+    does: one latent at a time, computing ``R(z)`` and ``R(z̃ⱼ)`` per latent (2·d model calls).
+
+    Kept as the baseline of ``benchmarks/responses.py`` and to check the batched version.
+    """
+    _check_latents(z)
+    n, d = z.shape
+    _check_latents(values, d, "values")
+    rows = []
+    for j in range(d):
+        z_int = intervene(z, j, values[:, j])
+        s = response(autoencoder, z, batch_size)
+        s_int = response(autoencoder, z_int, batch_size)
+        rows.append((s_int - s).pow(2).mean(0).sqrt())
+    return torch.stack(rows)
+
+
+def response_matrix(
+    autoencoder: Any,
+    latent_dim: int | None = None,
+    *,
+    n_samples: int = 128,
+    codes: torch.Tensor | None = None,
+    pool: torch.Tensor | None = None,
+    generator: torch.Generator | int = 0,
+    batch_size: int | None = 4096,
+) -> torch.Tensor:
+    """The latent response matrix ``M`` (d×d; rows = intervened latent, columns = responding).
+
+    Base latents come from the prior N(0, I) (default) or are drawn from ``codes`` (e.g. the
+    posterior means of a dataset: without replacement when there are enough, else with
+    replacement). Intervention values come from the prior (default) or from ``pool``, drawn
+    independently per latent (see :func:`intervention_values`). No normalisation: with the
+    identity as ``R`` and prior interventions a diagonal entry is ≈ √2.
+
+    Args:
+        autoencoder: anything with ``encode`` (posterior mean) and ``decode``.
+        latent_dim: number of latents (default: ``autoencoder.latent_dim``, or ``codes``' width).
+        n_samples: N, the number of base latents.
+        codes: optional P×d codes to draw the base latents from.
+        pool: optional Q×d codes to draw intervention values from.
+        generator: ``torch.Generator`` or seed of every draw (same seed, bit-identical matrix).
+        batch_size: the largest batch given to the model.
+
+    Returns:
+        A float32 d×d tensor on the CPU.
+
+    Raises:
+        ValueError, TypeError: for bad shapes, NaN codes, a model without encode/decode.
+        RuntimeError: if the model raises.
+    """
+    _check_autoencoder(autoencoder)
+    if latent_dim is None and codes is not None:
+        latent_dim = int(codes.shape[1]) if codes.ndim == 2 else None
+    d = latent_dim_of(autoencoder, latent_dim)
+    if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
+        raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
+    gen = as_generator(generator)
+    if codes is None:
+        z = sample_prior(n_samples, d, gen)
+    else:
+        _check_latents(codes, d, "codes")
+        z = codes[_select_indices(n_samples, codes.shape[0], gen)].float()
+    values = intervention_values(n_samples, d, gen, pool)
+    return response_matrix_from(autoencoder, z, values, batch_size=batch_size)
+
+
+# ---------------------------------------------------------------------------------------------
+# conditioned response matrix and the causal disentanglement score
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class ConditionedResponses:
+    """The conditioned response matrix and what it was computed from.
+
+    Attributes:
+        matrix: K×d float tensor; ``matrix[k, j]`` = response of latent ``j`` to interventions
+            that move along factor ``k``.
+        factor_names: names of the K factors (factors with a single value are left out).
+        per_traversal: T×K×d diagonals of every traversal (``variant="mean"``) or T×K×d×d full
+            matrices (``variant="minmax"``).
+        variant: ``"mean"`` (published) or ``"minmax"`` (earlier).
+    """
+
+    matrix: torch.Tensor
+    factor_names: tuple[str, ...]
+    per_traversal: torch.Tensor
+    variant: str
+
+    @property
+    def score(self) -> float:
+        """The causal disentanglement score of :attr:`matrix`."""
+        return causal_disentanglement_score(self.matrix)
+
+
+def causal_disentanglement_score(conditioned: torch.Tensor | ConditionedResponses) -> float:
+    """CDS = ``Σ_j max_k C[k, j] / Σ_{k,j} C[k, j]``, in ``[1/K, 1]``.
+
+    Each latent counts in proportion to its total response; latents that respond to nothing drop
+    out. 1 when every latent responds to exactly one factor; 1/K for a constant matrix. Invariant
+    to permuting latents or factors and to a positive rescaling of ``C``.
+
+    Raises:
+        ValueError: for a matrix that is not K×d, has negative or non-finite entries, or sums to 0.
+    """
+    c = conditioned.matrix if isinstance(conditioned, ConditionedResponses) else conditioned
+    c = torch.as_tensor(c, dtype=torch.float64)
+    if c.ndim != 2 or c.shape[0] == 0 or c.shape[1] == 0:
+        raise ValueError(f"the conditioned response matrix must be K×d, got shape {tuple(c.shape)}")
+    if not bool(torch.isfinite(c).all()):
+        raise ValueError("the conditioned response matrix contains NaN or infinite values")
+    if bool((c < 0).any()):
+        raise ValueError("the conditioned response matrix must be non-negative")
+    total = float(c.sum())
+    if total <= 0:
+        raise ValueError("the conditioned response matrix is all zeros: no latent responds to any factor")
+    return float(c.max(dim=0).values.sum()) / total
+
+
+def _factor_positions(dataset: Any, factors: Sequence[str | int] | None) -> list[int]:
+    if getattr(dataset, "factors", None) is None or getattr(dataset, "factor_sizes", None) is None:
+        raise ValueError(f"dataset {getattr(dataset, 'name', '')!r} has no ground-truth factors")
+    if factors is None:
+        return [k for k, s in enumerate(dataset.factor_sizes) if s >= 2]
+    out = [dataset.factor_index(f) for f in factors]
+    small = [dataset.factor_names[k] for k in out if dataset.factor_sizes[k] < 2]
+    if small:
+        raise ValueError(f"factors {small} have a single value: there is nothing to traverse")
+    return out
+
+
+def conditioned_response_matrix(
+    autoencoder: Any,
+    dataset: Any,
+    *,
+    n_traversals: int = 20,
+    n_samples: int = 32,
+    generator: torch.Generator | int = 0,
+    factors: Sequence[str | int] | None = None,
+    variant: str = "mean",
+    batch_size: int | None = 4096,
+    progress: ProgressFn | None = None,
+) -> ConditionedResponses:
+    """The conditioned response matrix ``C`` (K×d) over exact one-factor traversals.
+
+    For each factor ``k`` and each of ``n_traversals`` random base configurations: take the
+    traversal of ``k`` (every value of ``k``, all other factors fixed), encode it to ``Q``, and
+    compute a response matrix restricted to it: ``n_samples`` base codes drawn from ``Q`` (with
+    replacement when ``Q`` is shorter) and, for latent ``j``, the intervention value taken from a
+    *different* member of the same traversal. ``variant="mean"`` (the published one) keeps the
+    diagonal and averages it over traversals; ``variant="minmax"`` (the earlier one) keeps the
+    full matrices, takes the minimum over traversals and then the maximum over responding latents.
+
+    All d interventions of one traversal are one batched pass; ``R(Q)`` is computed once per
+    traversal and shared by the base codes.
+
+    Args:
+        autoencoder: anything with ``encode`` and ``decode``.
+        dataset: a dataset with factors containing every traversal (e.g. :func:`~invwidgets.data.sprites`).
+        n_traversals: T, traversals per factor (50 in the paper's code, 20 in its notebook).
+        n_samples: base codes per traversal.
+        generator: ``torch.Generator`` or seed of every draw.
+        factors: the factors to use (default: every factor with at least two values).
+        variant: ``"mean"`` or ``"minmax"``.
+        batch_size: the largest batch given to the model.
+        progress: called as ``progress(done, total, message)`` after each traversal.
+
+    Returns:
+        A :class:`ConditionedResponses`.
+    """
+    if variant not in ("mean", "minmax"):
+        raise ValueError(f"variant must be 'mean' or 'minmax', got {variant!r}")
+    if isinstance(n_traversals, bool) or not isinstance(n_traversals, int) or n_traversals < 1:
+        raise ValueError(f"n_traversals must be a positive integer, got {n_traversals!r}")
+    if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
+        raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
+    _check_autoencoder(autoencoder)
+    from invwidgets.data import random_traversals  # data is left of methods: allowed
+
+    positions = _factor_positions(dataset, factors)
+    if not positions:
+        raise ValueError("the dataset has no factor with at least two values")
+    gen = as_generator(generator)
+    x_all = dataset[:][0]
+    total = len(positions) * n_traversals
+    per_factor = []
+    done = 0
+    for k in positions:
+        trav = random_traversals(dataset, k, n_traversals, gen)  # (T, L)
+        length = trav.shape[1]
+        q_all = encode_mean(autoencoder, x_all[trav.reshape(-1)], batch_size).reshape(n_traversals, length, -1)
+        d = q_all.shape[2]
+        r_all = response(autoencoder, q_all.reshape(-1, d), batch_size).reshape(n_traversals, length, d)
+        mats = []
+        for t in range(n_traversals):
+            q, rq = q_all[t], r_all[t]
+            # per intervened latent j: base indices and a different member of the traversal
+            inds = torch.stack([_select_indices(n_samples, length, gen) for _ in range(d)])  # (d, n)
+            shift = torch.randint(length - 1, (d, n_samples), generator=gen)
+            other = (inds + shift + 1) % length
+            jj = torch.arange(d)[:, None]
+            base = q[inds]  # (d, n, d)
+            zt = base.clone()
+            zt[jj.expand(-1, n_samples), torch.arange(n_samples)[None, :].expand(d, -1), jj.expand(-1, n_samples)] = q[other, jj]
+            rt = response(autoencoder, zt.reshape(-1, d), batch_size).reshape(d, n_samples, d)
+            m = (rt - rq[inds]).pow(2).mean(1).sqrt()  # (d intervened, d responding)
+            mats.append(m if variant == "minmax" else m.diagonal().clone())
+            done += 1
+            if progress is not None:
+                progress(done, total, f"factor {dataset.factor_names[k]}")
+        per_factor.append(torch.stack(mats))  # (T, d) or (T, d, d)
+    per = torch.stack(per_factor, dim=1)  # (T, K, d[, d])
+    if variant == "mean":
+        matrix = per.mean(0)
+    else:
+        matrix = per.min(dim=0).values.max(dim=-1).values
+    return ConditionedResponses(
+        matrix=matrix.float(),
+        factor_names=tuple(dataset.factor_names[k] for k in positions),
+        per_traversal=per,
+        variant=variant,
+    )
