@@ -1,0 +1,398 @@
+"""Latency of the LatentExplorer in a real JupyterLab + Chromium, against interact + matplotlib.
+
+Run from the repository root (after ``make venv``)::
+
+    .venv/bin/python benchmarks/latency.py            # full run, about 3 minutes
+    .venv/bin/python benchmarks/latency.py --moves 50 # quicker
+
+Everything is measured in one run, inside the page, from the input event to changed pixels
+(polled on every animation frame, as a person sees them):
+
+1. a bare anywidget round trip (slider → Python → bytes trait → canvas, no inference) on a
+   JupyterLab with the ``invwidgets.nodelay`` server extension and on a stock one;
+2. the LatentExplorer on the zoo's ``ae-sprites`` decoder (32×32), nodelay server, result cache
+   off so every move runs the decoder;
+3. what a user would otherwise write: ``ipywidgets.interact`` with a matplotlib ``imshow`` of the
+   decoded image, on a stock server;
+4. a continuous 2-second drag: the last frame matches the last slider value and nothing is queued
+   100 ms after release;
+5. a 3-second batch job in the worker: how long a newly executed cell takes to start.
+
+It prints p50/p95 of each and the ratios (figures in benchmarks/README.md). Nothing here is a
+test: timings are never asserted in the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "browser"))
+
+import jlab  # noqa: E402
+
+BARE = r'''
+import anywidget, traitlets, numpy as np
+
+class Bare(anywidget.AnyWidget):
+    _esm = """
+    function render({ model, el }) {
+      const input = document.createElement('input');
+      input.type = 'range'; input.min = 0; input.max = 255; input.step = 1; input.value = 0;
+      input.className = 'bench-bare-slider';
+      const canvas = document.createElement('canvas');
+      canvas.className = 'bench-bare-canvas'; canvas.width = 32; canvas.height = 32;
+      const draw = () => {
+        const px = new Uint8Array(model.get('pixels').buffer || model.get('pixels'));
+        const rgba = new Uint8ClampedArray(32 * 32 * 4);
+        for (let i = 0; i < px.length; i++) { rgba[4*i] = rgba[4*i+1] = rgba[4*i+2] = px[i]; rgba[4*i+3] = 255; }
+        canvas.getContext('2d').putImageData(new ImageData(rgba, 32, 32), 0, 0);
+      };
+      input.addEventListener('input', () => { model.set('value', Number(input.value)); model.save_changes(); });
+      model.on('change:pixels', draw);
+      el.append(input, canvas);
+    }
+    export default { render };
+    """
+    value = traitlets.Int(0).tag(sync=True)
+    pixels = traitlets.Bytes(bytes(32 * 32)).tag(sync=True)
+
+    @traitlets.observe("value")
+    def _draw(self, change):
+        self.pixels = np.full(32 * 32, change["new"], np.uint8).tobytes()
+
+bare = Bare()
+bare
+'''
+
+EXPLORER = r'''
+import torch, invwidgets as iw
+torch.set_num_threads(1)
+model = iw.zoo.load("ae-sprites")
+sprites = iw.data.sprites()
+explorer = iw.LatentExplorer(model, sprites)
+explorer.worker.cache_size = 0      # every move runs the decoder
+explorer.sliders.step = 0.25
+explorer
+'''
+
+INTERACT = r'''
+%matplotlib inline
+import torch, ipywidgets, matplotlib.pyplot as plt, invwidgets as iw
+torch.set_num_threads(1)
+model = iw.zoo.load("ae-sprites").eval()
+z0 = model.encode(iw.data.sprites().images[:1])[0].detach()
+
+def show(z0_value=0.0):
+    z = z0.clone()
+    z[0] = z0_value
+    with torch.no_grad():
+        img = model.decode(z[None])[0, 0]
+    plt.figure(figsize=(2.5, 2.5))
+    plt.imshow(img, cmap="gray", vmin=0, vmax=1)
+    plt.axis("off")
+    plt.show()
+
+ipywidgets.interact(show, z0_value=ipywidgets.FloatSlider(min=-3, max=3, step=0.25, value=0.0))
+'''
+
+# In-page: wait until the canvas differs from its content at the last keydown/input event,
+# checked on every animation frame; resolve with the elapsed ms.
+JS_ARM_CANVAS = """({canvas}) => {
+  const c = document.querySelector(canvas);
+  const g = c.getContext('2d');
+  const snap = () => g.getImageData(0, 0, c.width, c.height).data;
+  window.__bench = {t0: null, result: null};
+  const state = window.__bench;
+  const before = snap();
+  const start = (e) => { if (state.t0 === null) state.t0 = e.timeStamp; };
+  document.addEventListener('keydown', start, {capture: true, once: true});
+  document.addEventListener('input', start, {capture: true, once: true});
+  const poll = () => {
+    const now = snap();
+    if (state.t0 !== null && now.some((v, i) => v !== before[i])) {
+      state.result = performance.now() - state.t0;
+      return;
+    }
+    requestAnimationFrame(poll);
+  };
+  requestAnimationFrame(poll);
+}"""
+
+# In-page: the same for interact's output: a new, decoded <img> in the output area.
+JS_ARM_IMG = """({output}) => {
+  const area = document.querySelector(output);
+  const old = area.querySelector('img');
+  window.__bench = {t0: null, result: null};
+  const state = window.__bench;
+  document.addEventListener('keydown', (e) => { if (state.t0 === null) state.t0 = e.timeStamp; },
+                            {capture: true, once: true});
+  const poll = () => {
+    const img = area.querySelector('img');
+    if (state.t0 !== null && img && img !== old && img.complete && img.naturalWidth > 0) {
+      state.result = performance.now() - state.t0;
+      return;
+    }
+    requestAnimationFrame(poll);
+  };
+  requestAnimationFrame(poll);
+}"""
+
+
+def _wait_result(lab: jlab.LabPage, timeout: float = 5.0) -> float | None:
+    try:
+        lab.page.wait_for_function("() => window.__bench && window.__bench.result !== null",
+                                   timeout=timeout * 1000, polling=5)
+    except Exception:
+        return None
+    return float(lab.page.evaluate("() => window.__bench.result"))
+
+
+def _stats(xs: list[float]) -> dict:
+    xs = sorted(xs)
+    if not xs:
+        return {"n": 0, "p50": float("nan"), "p95": float("nan")}
+    p95 = xs[min(len(xs) - 1, int(round(0.95 * (len(xs) - 1))))]
+    return {"n": len(xs), "p50": statistics.median(xs), "p95": p95}
+
+
+def _key_moves(lab: jlab.LabPage, focus: str, arm, arm_arg: dict, moves: int, span: int) -> list[float]:
+    """Press ArrowRight/ArrowLeft on the focused slider ``moves`` times, sweeping back and forth
+    over ``span`` steps; the latency of each press from the in-page measurement."""
+    lab.page.locator(focus).first.focus()
+    out: list[float] = []
+    direction, pos = "ArrowRight", 0
+    for _ in range(moves):
+        if pos >= span:
+            direction = "ArrowLeft"
+        elif pos <= -span:
+            direction = "ArrowRight"
+        pos += 1 if direction == "ArrowRight" else -1
+        lab.page.evaluate(arm, arm_arg)
+        lab.page.keyboard.press(direction)
+        ms = _wait_result(lab)
+        if ms is not None:
+            out.append(ms)
+        time.sleep(0.03)  # let the previous frame settle, like a person's key repeat
+    return out
+
+
+def _input_moves(lab: jlab.LabPage, slider: str, canvas: str, moves: int) -> list[float]:
+    """Set a range input and dispatch its input event, as a drag does; latency per move."""
+    out = []
+    for k in range(moves):
+        value = (k * 37) % 256
+        lab.page.evaluate(JS_ARM_CANVAS, {"canvas": canvas})
+        lab.page.evaluate(
+            "({slider, value}) => { const s = document.querySelector(slider); s.value = value;"
+            " s.dispatchEvent(new Event('input', {bubbles: true})); }",
+            {"slider": slider, "value": value},
+        )
+        ms = _wait_result(lab)
+        if ms is not None:
+            out.append(ms)
+        time.sleep(0.03)
+    return out
+
+
+def _open(lab: jlab.LabPage, server: jlab.JupyterServer, name: str, source: str) -> None:
+    server.write_notebook(name, [source])
+    lab.open_notebook(name)
+    lab.run_all(timeout=180)
+
+
+def bare_round_trip(browser, server, moves: int) -> dict:
+    lab = jlab.LabPage.new(browser, server)
+    try:
+        _open(lab, server, f"bare-{int(server.nodelay)}.ipynb", BARE)
+        lab.page.wait_for_selector(".bench-bare-slider")
+        return _stats(_input_moves(lab, ".bench-bare-slider", ".bench-bare-canvas", moves))
+    finally:
+        lab.close()
+
+
+def explorer_run(browser, server, moves: int) -> dict:
+    lab = jlab.LabPage.new(browser, server)
+    try:
+        _open(lab, server, "explorer.ipynb", EXPLORER)
+        lab.kernel_eval("assert explorer.wait_idle(30)")
+        lab.page.evaluate("""() => {
+          const views = Array.from(document.querySelectorAll('.invw-explorer .invw-view[data-kind=image]'));
+          const v = views.find(v => v.querySelector('.invw-caption').textContent === 'decode(z)');
+          v.querySelector('canvas.invw-main').id = 'bench-decoded';
+        }""")
+        slider = ".invw-explorer .invw-view[data-kind=sliders] input[type=range][data-index='0']"
+        keys = _key_moves(lab, slider, JS_ARM_CANVAS, {"canvas": "#bench-decoded"}, moves, span=8)
+        result = {"keys": _stats(keys)}
+        result["drag"] = drag_check(lab, slider)
+        result["batch"] = batch_job_check(lab)
+        errors = list(lab.errors)
+        result["console_errors"] = errors
+        return result
+    finally:
+        lab.close()
+
+
+def interact_run(browser, server, moves: int) -> dict:
+    lab = jlab.LabPage.new(browser, server)
+    try:
+        _open(lab, server, "interact.ipynb", INTERACT)
+        lab.page.wait_for_selector(".widget-interact .jp-OutputArea img, .widget-interact img", timeout=60_000)
+        handle = ".widget-interact .noUi-handle"
+        output = ".widget-interact .widget-output"
+        return _stats(_key_moves(lab, handle, JS_ARM_IMG, {"output": output}, moves, span=8))
+    finally:
+        lab.close()
+
+
+def drag_check(lab: jlab.LabPage, slider: str) -> dict:
+    """A continuous 2-second drag, then: does the last frame match the last slider value, and is
+    anything still queued 100 ms after release?"""
+    lab.kernel_eval("explorer.sliders.step = 0.01")
+    box = lab.page.locator(slider).bounding_box()
+    y = box["y"] + box["height"] / 2
+    x0, x1 = box["x"] + 4, box["x"] + box["width"] - 4
+    lab.page.mouse.move(x0, y)
+    lab.page.mouse.down()
+    t_end = time.monotonic() + 2.0
+    k = 0
+    while time.monotonic() < t_end:
+        frac = 0.5 + 0.45 * __import__("math").sin(k / 9.0)
+        lab.page.mouse.move(x0 + (x1 - x0) * frac, y)
+        k += 1
+        time.sleep(0.008)
+    lab.page.mouse.up()
+    released = time.monotonic()
+    time.sleep(max(0.0, 0.1 - (time.monotonic() - released)))
+    queued = int(lab.kernel_eval("print(explorer.worker.pending())").strip())
+    lab.kernel_eval("assert explorer.wait_idle(10)")
+    dom_value = float(lab.page.locator(slider).input_value())
+    info = json.loads(lab.kernel_eval(
+        "import json, numpy as np\n"
+        "img = explorer.image()\n"
+        "shown = explorer.decoded.image[..., 0] / 255.0\n"
+        "print(json.dumps({'py': explorer.sliders.values[0],"
+        " 'frame_matches': bool(np.abs(shown - img[0]).max() <= 1/255 + 1e-6)}))"
+    ).strip())
+    drawn = lab.canvas_pixels("#bench-decoded")["data"][0::4]
+    py_pixels = lab.kernel_eval(
+        "print(','.join(map(str, explorer.decoded.image[..., 0].ravel().tolist())))"
+    ).strip().split(",")
+    return {
+        "moves": k,
+        "queued_100ms_after_release": queued,
+        "slider_value_dom": dom_value,
+        "slider_value_python": info["py"],
+        "values_match": abs(dom_value - info["py"]) < 1e-9,
+        "last_frame_matches_value": info["frame_matches"] and [int(v) for v in py_pixels] == drawn,
+    }
+
+
+def batch_job_check(lab: jlab.LabPage, n: int = 10) -> dict:
+    """While a 3-second training job runs in the worker, how long until a new cell starts?
+
+    Measured in the page from sending an execute request to the kernel's ``busy`` status for it
+    (the cell has started). For comparison, the same with nothing running."""
+    js = """async ({path, n}) => {
+      const app = window.jupyterapp;
+      const panel = app.shell.widgets('main').find(w => w.context && w.context.path === path)
+        || Array.from(app.shell.widgets('main')).find(w => w.context && w.context.path === path);
+      const kernel = panel.sessionContext.session.kernel;
+      const out = [];
+      for (let i = 0; i < n; i++) {
+        const t0 = performance.now();
+        let started = null;
+        const future = kernel.requestExecute({code: 'x = 1', silent: false, store_history: false});
+        future.onIOPub = (msg) => {
+          if (started === null && msg.header.msg_type === 'status' && msg.content.execution_state === 'busy')
+            started = performance.now() - t0;
+        };
+        await future.done;
+        out.push(started);
+        await new Promise(r => setTimeout(r, 100));
+      }
+      return out;
+    }"""
+    idle = lab.page.evaluate(js, {"path": lab.path, "n": n})
+    lab.kernel_eval(
+        "import time, torch\n"
+        "def _train(job):\n"
+        "    net = torch.nn.Sequential(torch.nn.Linear(256, 512), torch.nn.ReLU(), torch.nn.Linear(512, 256))\n"
+        "    opt = torch.optim.Adam(net.parameters())\n"
+        "    x = torch.randn(512, 256)\n"
+        "    t0 = time.monotonic(); i = 0\n"
+        "    while time.monotonic() - t0 < 3.0:\n"
+        "        loss = (net(x) - x).pow(2).mean(); opt.zero_grad(); loss.backward(); opt.step(); i += 1\n"
+        "        job.progress(time.monotonic() - t0, 3.0, 'training')\n"
+        "    return i\n"
+        "_h = explorer.run_in_worker('bench-train', _train, priority='batch')\n"
+    )
+    time.sleep(0.3)  # the job is running now
+    busy = lab.page.evaluate(js, {"path": lab.path, "n": n})
+    running = lab.kernel_eval("print(_h.state)").strip()
+    lab.kernel_eval("assert explorer.wait_idle(30)")
+    steps = lab.kernel_eval("print(_h.result)").strip()
+    return {
+        "cell_start_idle_ms": _stats(idle),
+        "cell_start_during_job_ms": _stats(busy),
+        "job_state_after_measuring": running,
+        "job_steps": steps,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--moves", type=int, default=120, help="slider moves per measurement")
+    ap.add_argument("--json", type=Path, help="also write the figures as JSON here")
+    args = ap.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    results: dict = {}
+    with sync_playwright() as pw:
+        browser = jlab.launch_chromium(pw)
+        with jlab.start_jupyterlab(nodelay=True) as fast, jlab.start_jupyterlab(nodelay=False) as stock:
+            results["bare_nodelay"] = bare_round_trip(browser, fast, args.moves)
+            results["bare_stock"] = bare_round_trip(browser, stock, args.moves)
+            results["explorer"] = explorer_run(browser, fast, args.moves)
+            results["interact_matplotlib_stock"] = interact_run(browser, stock, args.moves)
+        browser.close()
+
+    ex = results["explorer"]["keys"]
+    mpl = results["interact_matplotlib_stock"]
+    print("\ninput event → changed pixels (ms, polled each animation frame)")
+    print(f"{'':38s} {'n':>4s} {'p50':>7s} {'p95':>7s}")
+    rows = [
+        ("bare anywidget, nodelay server", results["bare_nodelay"]),
+        ("bare anywidget, stock server", results["bare_stock"]),
+        ("LatentExplorer (ae-sprites 32×32)", ex),
+        ("interact + matplotlib, stock server", mpl),
+    ]
+    for name, s in rows:
+        print(f"{name:38s} {s['n']:4d} {s['p50']:7.1f} {s['p95']:7.1f}")
+    ratio50 = mpl["p50"] / ex["p50"]
+    ratio95 = mpl["p95"] / ex["p95"]
+    print(f"\nLatentExplorer vs interact + matplotlib: {ratio50:.1f}× faster at p50, {ratio95:.1f}× at p95")
+    print(f"bare round trip, stock / nodelay: {results['bare_stock']['p50'] / results['bare_nodelay']['p50']:.1f}× at p50")
+    print(f"target p50 ≤ 16 ms: {'met' if ex['p50'] <= 16 else 'NOT met'}; "
+          f"target ≥ 5×: {'met' if ratio50 >= 5 else 'NOT met'}")
+    drag = results["explorer"]["drag"]
+    print(f"\n2-second drag ({drag['moves']} mouse moves): last frame matches last value: "
+          f"{drag['last_frame_matches_value'] and drag['values_match']}; "
+          f"queued 100 ms after release: {drag['queued_100ms_after_release']}")
+    batch = results["explorer"]["batch"]
+    print(f"new cell start while a 3-s batch job runs: p50 {batch['cell_start_during_job_ms']['p50']:.1f} ms, "
+          f"p95 {batch['cell_start_during_job_ms']['p95']:.1f} ms "
+          f"(idle kernel: p50 {batch['cell_start_idle_ms']['p50']:.1f} ms); job was {batch['job_state_after_measuring']}")
+    if results["explorer"]["console_errors"]:
+        print("console errors:", results["explorer"]["console_errors"])
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
