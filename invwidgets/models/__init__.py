@@ -8,6 +8,8 @@ from .autoencoders import Autoencoder, AutoencoderOutput, ConvAutoencoder, MLPAu
 from .classifiers import SmallCNN
 from .init import init_parameters
 from .losses import autoencoder_loss, bernoulli_nll, gaussian_kl, squared_error
+from .svae import SupervisedVAE, SVAEOutput, svae_loss, train_svae  # issue 3
+from .baseline import TrunkClassifier  # issue 3
 
 __all__ = [
     "Autoencoder",
@@ -22,3 +24,4 @@ __all__ = [
     "reparameterize",
     "squared_error",
 ]
+__all__ += ["SupervisedVAE", "SVAEOutput", "TrunkClassifier", "svae_loss", "train_svae"]  # issue 3
