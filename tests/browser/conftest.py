@@ -13,7 +13,7 @@ lab_page_factory      ``factory(server=None) -> jlab.LabPage`` (fresh browser co
                       closed after the test.
 lab_page              one LabPage on ``jupyterlab``.
 
-When a browser test fails, every open LabPage is screenshotted to
+When a browser test fails (or its setup does), every open LabPage is screenshotted to
 ``test-artifacts/<test name>-<n>.png`` and the JupyterLab server log tail is attached
 to the report.
 """
@@ -111,7 +111,7 @@ def lab_page(lab_page_factory) -> jlab.LabPage:
 def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
-    if report.when != "call" or not report.failed or "browser" not in item.keywords:
+    if report.when == "teardown" or not report.failed or "browser" not in item.keywords:
         return
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", item.nodeid.split("::", 1)[-1])
     servers = {}

@@ -446,18 +446,25 @@ class LabPage:
         return self.page.evaluate(fn, self.path if arg is None else arg)
 
     def wait_kernel_idle(self, timeout: float = 60) -> None:
-        """Wait until the notebook's session has a kernel whose status is idle."""
-        self.page.wait_for_function(
+        """Wait until the notebook's session has a kernel whose status is idle.
+        Fails at once with its text if JupyterLab shows a dialog instead (a notebook
+        that cannot be read, a kernel that cannot start, a kernel chooser)."""
+        handle = self.page.wait_for_function(
             _JS_FIND_PANEL + """(path) => {
+              const dialog = document.querySelector('.jp-Dialog');
+              if (dialog) return {dialog: dialog.innerText};
               const p = findPanel(path);
               if (!p || !p.context.isReady || !p.sessionContext.isReady) return false;
               const k = p.sessionContext.session && p.sessionContext.session.kernel;
-              return !!k && k.connectionStatus === 'connected' && k.status === 'idle';
+              return (!!k && k.connectionStatus === 'connected' && k.status === 'idle') ? {ok: true} : false;
             }""",
             arg=self.path,
             timeout=timeout * 1000,
             polling=100,
         )
+        state = handle.json_value()
+        if state.get("dialog") is not None:
+            raise HarnessError(f"JupyterLab showed a dialog while opening {self.path!r}:\n{state['dialog']}")
 
     def wait_execution_done(self, timeout: float = 120) -> None:
         """Wait until no code cell shows a pending/running prompt and the kernel is idle."""
