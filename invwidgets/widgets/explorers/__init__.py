@@ -2,5 +2,6 @@
 
 from .base import Explorer
 from .latent import LatentExplorer
+from .responses import ResponseExplorer
 
-__all__ = ["Explorer", "LatentExplorer"]
+__all__ = ["Explorer", "LatentExplorer", "ResponseExplorer"]

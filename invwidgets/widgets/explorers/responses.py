@@ -1,0 +1,575 @@
+"""ResponseExplorer: interventional assays on an autoencoder's latents (issue 6, methods.md §4.6).
+
+Four panels, all computed in the background worker:
+
+1. **Response matrix** — a plotly heatmap of ``M`` (rows = intervened latent ``j``, columns =
+   responding latent ``i``). Clicking cell ``(j, i)`` shows the decoded images of interventions
+   ``do(z_j := v)`` around the current latent point and a line plot of ``R(z)_i`` against ``v``.
+2. **Intervention** — latent sliders; ``D(z)``, ``D(R(z))`` and bars of ``z``, ``R(z)``,
+   ``R(z) − z`` and the diagonal of ``M`` (informative latents have a large diagonal).
+3. **Response map** — two latents, a base point, radius and resolution; heatmaps of the
+   magnitude, divergence and mean curvature of ``R(z) − z`` (latent units), the posterior
+   histogram of the dataset's codes, and decoded images over the grid. Maps are drawn with the
+   rows flipped so that latent ``b`` increases upwards.
+4. **Factors** (when the dataset has ground-truth factors) — the conditioned response matrix,
+   bars of CDS, MIG and DCI, and one traversal of a chosen factor with its encodings.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any, Callable
+
+import ipywidgets
+import numpy as np
+import plotly.graph_objects as go
+import torch
+import traitlets
+
+from ...data import BaseDataset, traversal
+from ...methods.disentanglement import dci, mig
+from ...methods.response_maps import ResponseMap, posterior_histogram, response_map
+from ...methods.responses import (
+    conditioned_response_matrix,
+    decode_mean,
+    encode_mean,
+    latent_dim_of,
+    response,
+    response_matrix,
+)
+from ..views import ImageView, LatentSliders, SampleGrid
+from .base import Explorer
+from .latent import check_autoencoder
+
+__all__ = ["ResponseExplorer"]
+
+
+def _model_device(model: Any) -> torch.device | None:
+    if isinstance(model, torch.nn.Module):
+        for p in model.parameters():
+            return p.device
+    return None
+
+
+def _header(text: str) -> ipywidgets.HTML:
+    return ipywidgets.HTML(f"<b>{html.escape(text)}</b>")
+
+
+def _figure(width: int, height: int, title: str, **layout: Any) -> go.FigureWidget:
+    fig = go.FigureWidget()
+    fig.update_layout(width=width, height=height, title=dict(text=title, font=dict(size=12)),
+                      margin=dict(l=50, r=10, t=36, b=40), **layout)
+    return fig
+
+
+class ResponseExplorer(Explorer):
+    """Explore an autoencoder through interventions on its latents.
+
+    Parameters
+    ----------
+    autoencoder:
+        Anything with ``encode(x)`` (posterior mean; a tuple's first item is used) and
+        ``decode(z)``; a zoo model or the user's own.
+    dataset:
+        Optional :class:`invwidgets.data.Dataset` or ``VectorDataset``: its first sample starts
+        the sliders, its codes give the posterior histogram, and with factors it enables the
+        factor panel.
+    latent_dim:
+        Number of latents when the model has no ``latent_dim`` attribute and there is no dataset.
+    n_samples:
+        Base samples of the response matrix (prior draws).
+    n_steps, span:
+        Interventions of the cell view: ``n_steps`` values over ``[-span, span]``.
+    radius, resolution:
+        Initial response-map grid.
+    n_traversals:
+        Traversals per factor of the conditioned response matrix.
+    output_transform:
+        Maps decoder outputs to images N×C×H×W in [0, 1] (default: clamp); models whose outputs
+        are not images (e.g. the helix) simply show no images.
+    device, seed:
+        Worker device (default: automatic) and the seed of every random draw (same seed and same
+        actions give the same numbers).
+    """
+
+    cell = traitlets.Tuple(traitlets.Int(), traitlets.Int(), default_value=(-1, -1),
+                           help="The selected matrix cell (j intervened, i responding); (-1, -1) none")
+    dims = traitlets.Tuple(traitlets.Int(), traitlets.Int(), default_value=(0, 1),
+                           help="The two latents of the response map")
+    factor = traitlets.Unicode("", help="The factor shown in the factor panel")
+
+    def __init__(
+        self,
+        autoencoder: Any,
+        dataset: BaseDataset | None = None,
+        *,
+        latent_dim: int | None = None,
+        n_samples: int = 128,
+        n_steps: int = 7,
+        span: float = 2.5,
+        radius: float = 2.0,
+        resolution: int = 32,
+        n_traversals: int = 10,
+        output_transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        device: torch.device | str | None = None,
+        seed: int = 0,
+    ) -> None:
+        check_autoencoder(autoencoder)
+        if dataset is not None and not isinstance(dataset, BaseDataset):
+            raise TypeError(
+                f"dataset must be an invwidgets dataset, got {type(dataset).__name__}; wrap tensors with "
+                "invwidgets.data.from_tensors(images)"
+            )
+        if n_steps < 2:
+            raise ValueError(f"n_steps must be at least 2, got {n_steps}")
+        if not span > 0 or not radius > 0:
+            raise ValueError(f"span and radius must be positive, got {span} and {radius}")
+        if resolution < 3:
+            raise ValueError(f"resolution must be at least 3, got {resolution}")
+        super().__init__(device=device)
+        self.model = autoencoder
+        self.dataset = dataset
+        self.seed = int(seed)
+        self.n_samples = int(n_samples)
+        self.n_steps = int(n_steps)
+        self.span = float(span)
+        self.n_traversals = int(n_traversals)
+        self._transform = output_transform
+        self._generator = torch.Generator().manual_seed(self.seed)
+        if isinstance(autoencoder, torch.nn.Module):
+            autoencoder.eval()
+            dev = _model_device(autoencoder)
+            if dev is not None and dev != self.device:
+                autoencoder.to(self.device)
+
+        # starting point and latent size (quick: one sample)
+        if dataset is not None:
+            z0 = encode_mean(autoencoder, dataset[0:1][0])[0]
+            d = int(z0.numel())
+        else:
+            d = latent_dim_of(autoencoder, latent_dim)
+            z0 = torch.zeros(d)
+        if d < 2:
+            raise ValueError("the response explorer needs at least two latents")
+        self.latent_dim = d
+        self.matrix: torch.Tensor | None = None
+        self.map: ResponseMap | None = None
+        self.codes: torch.Tensor | None = None
+        self.conditioned = None
+        self.scores: dict[str, float] = {}
+        self.cell_values: torch.Tensor | None = None
+        self.cell_response: torch.Tensor | None = None
+        self.current_response: torch.Tensor | None = None
+        self.posterior: torch.Tensor | None = None
+        self.traversal_codes: torch.Tensor | None = None
+        self.radius = float(radius)
+        self.resolution = int(resolution)
+        self._map_base = z0.clone()
+        names = [f"z{i}" for i in range(d)]
+
+        # 1. response matrix and the cell view
+        self.matrix_fig = _figure(360, 330, "response matrix M (row j intervened, column i responds)",
+                                  xaxis=dict(title="responding latent i", dtick=1),
+                                  yaxis=dict(title="intervened latent j", dtick=1, autorange="reversed"))
+        self.matrix_fig.add_trace(go.Heatmap(z=np.zeros((d, d)).tolist(), x=list(range(d)), y=list(range(d)),
+                                             colorscale="Viridis", hovertemplate="j=%{y} → i=%{x}: %{z:.3f}<extra></extra>"))
+        self.matrix_fig.data[0].on_click(self.guard(self._on_matrix_click))
+        self.cell_images = SampleGrid(cell_width=56)
+        self.cell_fig = _figure(330, 260, "click a cell of M", xaxis=dict(title="intervention value v"),
+                                yaxis=dict(title="R(z)_i"))
+        self.cell_fig.add_trace(go.Scatter(x=[], y=[], mode="lines+markers", name="R(z)_i"))
+        matrix_panel = ipywidgets.VBox([
+            _header("Latent response matrix"),
+            ipywidgets.HBox([self.matrix_fig, ipywidgets.VBox([self.cell_fig])]),
+            self.cell_images,
+        ])
+
+        # 2. interventions
+        self.sliders = LatentSliders([float(v) for v in z0.clamp(-3, 3)], names=names, minimum=-3.0,
+                                     maximum=3.0, seed=self.seed)
+        self.decoded = ImageView(caption="D(z)", width=128)
+        self.redecoded = ImageView(caption="D(R(z))", width=128)
+        self.vector_fig = _figure(420, 260, "z, R(z), R(z) − z and diag(M)", barmode="group",
+                                  xaxis=dict(dtick=1, title="latent"))
+        for label in ("z", "R(z)", "R(z) − z", "diag M"):
+            self.vector_fig.add_trace(go.Bar(x=list(range(d)), y=[0.0] * d, name=label))
+        intervention_panel = ipywidgets.VBox([
+            _header("Intervention"),
+            ipywidgets.HBox([self.sliders, ipywidgets.VBox([self.decoded, self.redecoded]), self.vector_fig]),
+        ])
+
+        # 3. response maps
+        options = [(n, i) for i, n in enumerate(names)]
+        self.dim_a = ipywidgets.Dropdown(options=options, value=0, description="a (x)",
+                                         layout=ipywidgets.Layout(width="150px"))
+        self.dim_b = ipywidgets.Dropdown(options=options, value=1, description="b (y)",
+                                         layout=ipywidgets.Layout(width="150px"))
+        self.radius_slider = ipywidgets.FloatSlider(value=self.radius, min=0.5, max=4.0, step=0.25,
+                                                    description="radius")
+        self.resolution_slider = ipywidgets.IntSlider(value=self.resolution, min=8, max=96, step=4,
+                                                      description="resolution")
+        self.base_button = ipywidgets.Button(description="new base point", icon="random")
+        self.map_magnitude = ImageView(caption="‖R(z) − z‖", cmap="sequential", heatmap_opacity=1.0, width=150)
+        self.map_divergence = ImageView(caption="divergence", cmap="diverging", heatmap_opacity=1.0, width=150)
+        self.map_curvature = ImageView(caption="mean curvature", cmap="diverging", heatmap_opacity=1.0, width=150)
+        self.map_posterior = ImageView(caption="posterior (log counts)", cmap="sequential", heatmap_opacity=1.0,
+                                       width=150)
+        self.map_decoded = SampleGrid(cell_width=24)
+        map_panel = ipywidgets.VBox([
+            _header("Response map"),
+            ipywidgets.HBox([self.dim_a, self.dim_b, self.base_button]),
+            ipywidgets.HBox([self.radius_slider, self.resolution_slider]),
+            ipywidgets.HBox([self.map_magnitude, self.map_divergence, self.map_curvature, self.map_posterior]),
+            self.map_decoded,
+        ])
+
+        # 4. factors
+        self.has_factors = bool(dataset is not None and dataset.factors is not None
+                                and any(s >= 2 for s in (dataset.factor_sizes or ())))
+        panels = [matrix_panel, intervention_panel, map_panel]
+        self.factor_fig = self.scores_fig = self.codes_fig = None
+        self.factor_dropdown = None
+        self.factor_traversal = SampleGrid(cell_width=40)
+        if self.has_factors:
+            assert dataset is not None and dataset.factor_names is not None and dataset.factor_sizes is not None
+            usable = [n for n, s in zip(dataset.factor_names, dataset.factor_sizes) if s >= 2]
+            self.factor_fig = _figure(380, 260, "conditioned response matrix C",
+                                      xaxis=dict(title="latent", dtick=1), yaxis=dict(autorange="reversed"))
+            self.factor_fig.add_trace(go.Heatmap(z=np.zeros((len(usable), d)).tolist(), x=list(range(d)), y=usable,
+                                                 colorscale="Viridis"))
+            self.scores_fig = _figure(330, 260, "disentanglement scores", yaxis=dict(range=[0, 1]))
+            self.scores_fig.add_trace(go.Bar(x=["CDS", "MIG", "DCI-D", "DCI-C", "DCI-I"], y=[0.0] * 5))
+            self.factor_dropdown = ipywidgets.Dropdown(options=usable, value=usable[0], description="factor")
+            self.codes_fig = _figure(330, 240, "encodings along the traversal",
+                                     xaxis=dict(title="factor value"), yaxis=dict(title="posterior mean"))
+            for i in range(d):
+                self.codes_fig.add_trace(go.Scatter(x=[], y=[], mode="lines+markers", name=f"z{i}"))
+            self.factor = usable[0]
+            panels.append(ipywidgets.VBox([
+                _header("Factors"),
+                ipywidgets.HBox([self.factor_fig, self.scores_fig]),
+                ipywidgets.HBox([self.factor_dropdown, self.codes_fig]),
+                self.factor_traversal,
+            ]))
+        self._containers = [w for p in panels for w in _descendants(p)]
+        self._set_body(panels)
+
+        # reactions
+        self.observe(self.guard(self._on_cell), names="cell")
+        self.sliders.observe(self.guard(self._on_values), names="values")
+        self.dim_a.observe(self.guard(self._on_map_controls), names="value")
+        self.dim_b.observe(self.guard(self._on_map_controls), names="value")
+        self.radius_slider.observe(self.guard(self._on_map_controls), names="value")
+        self.resolution_slider.observe(self.guard(self._on_map_controls), names="value")
+        self.base_button.on_click(self.guard(lambda _b: self.new_base_point()))
+        if self.factor_dropdown is not None:
+            self.factor_dropdown.observe(self.guard(self._on_factor_dropdown), names="value")
+            self.observe(self.guard(self._on_factor), names="factor")
+
+        # first computations
+        self.recompute_matrix()
+        self._request_intervention()
+        if dataset is not None:
+            self.run_in_worker("codes", self._encode_dataset, on_result=self._show_codes, priority="batch", busy=False)
+        self._request_map()
+        if self.has_factors:
+            self._request_traversal()
+            self.run_in_worker("factors", self._factor_scores, priority="batch", on_result=self._show_factor_scores)
+
+    # ------------------------------------------------------------------ model helpers
+    def _images(self, x: torch.Tensor) -> torch.Tensor | None:
+        """Decoder output as images N×C×H×W in [0, 1], or ``None`` when it is not an image."""
+        if self._transform is not None:
+            x = self._transform(x)
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"decode(z) gave {type(x).__name__}, expected a tensor")
+        if x.ndim == 3:
+            x = x.unsqueeze(1)
+        if x.ndim != 4 or x.shape[1] not in (1, 3):
+            return None
+        if not torch.isfinite(x).all():
+            raise ValueError("decode(z) returned NaN or infinite values")
+        return x.detach().float().clamp(0, 1).cpu()
+
+    def _decode_images(self, z: torch.Tensor) -> torch.Tensor | None:
+        return self._images(decode_mean(self.model, z))
+
+    def _current(self) -> torch.Tensor:
+        return torch.tensor(self.sliders.values, dtype=torch.float32)
+
+    # ------------------------------------------------------------------ 1. matrix and cell
+    def recompute_matrix(self, seed: int | None = None) -> None:
+        """(Re)compute the response matrix in the worker with ``seed`` (default: the explorer's)."""
+        seed = self.seed if seed is None else int(seed)
+        d = self.latent_dim
+
+        def work() -> torch.Tensor:
+            return response_matrix(self.model, d, n_samples=self.n_samples, generator=seed)
+
+        def show(m: torch.Tensor) -> None:
+            self.matrix = m
+            with self.matrix_fig.batch_update():
+                self.matrix_fig.data[0].z = m.numpy().tolist()
+            self.vector_fig.data[3].y = m.diagonal().tolist()
+
+        self.run_in_worker("matrix", work, on_result=show)
+
+    def _on_matrix_click(self, trace: Any, points: Any, state: Any) -> None:
+        if not points.point_inds:
+            return
+        i, j = int(round(float(points.xs[0]))), int(round(float(points.ys[0])))
+        self.select_cell(j, i)
+
+    def select_cell(self, j: int, i: int) -> None:
+        """Select matrix cell (``j`` intervened, ``i`` responding): shows interventions on
+        ``z_j`` around the current latent point and ``R(z)_i`` against the intervention value."""
+        d = self.latent_dim
+        if not (0 <= int(j) < d and 0 <= int(i) < d):
+            raise IndexError(f"cell ({j}, {i}) out of range for {d} latents")
+        self.cell = (int(j), int(i))
+
+    def _on_cell(self, change: dict) -> None:
+        self._request_cell()
+
+    def _request_cell(self) -> None:
+        j, i = self.cell
+        if j < 0:
+            return
+        z = self._current()
+        values = torch.linspace(-self.span, self.span, self.n_steps)
+
+        def work() -> tuple[torch.Tensor | None, torch.Tensor]:
+            zs = z.repeat(self.n_steps, 1)
+            zs[:, j] = values
+            return self._decode_images(zs), response(self.model, zs)[:, i]
+
+        def show(result: tuple[torch.Tensor | None, torch.Tensor]) -> None:
+            images, r = result
+            self.cell_values, self.cell_response = values, r
+            if images is not None:
+                self.cell_images.set_images(images, captions=[f"z{j}={v:+.1f}" for v in values.tolist()],
+                                            ncols=self.n_steps)
+            with self.cell_fig.batch_update():
+                self.cell_fig.data[0].x = values.tolist()
+                self.cell_fig.data[0].y = r.tolist()
+                self.cell_fig.layout.title.text = f"R(z)_{i} under do(z_{j} := v)"
+                self.cell_fig.layout.yaxis.title.text = f"R(z)_{i}"
+
+        self.run_in_worker("cell", work, on_result=show)
+
+    # ------------------------------------------------------------------ 2. interventions
+    def set_latent(self, z: Any) -> None:
+        """Set the sliders (the current latent point) to ``z`` (length ``latent_dim``)."""
+        t = torch.as_tensor(z, dtype=torch.float32).flatten()
+        if t.numel() != self.latent_dim:
+            raise ValueError(f"z has {t.numel()} values, expected {self.latent_dim}")
+        if not torch.isfinite(t).all():
+            raise ValueError("z contains NaN or infinite values")
+        self.sliders.values = [float(v) for v in t.clamp(-3, 3)]
+
+    def _on_values(self, change: dict) -> None:
+        self._request_intervention()
+        self._request_cell()
+
+    def _request_intervention(self) -> None:
+        z = self._current()
+
+        def work() -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+            r = response(self.model, z[None])[0]
+            return r, self._decode_images(z[None]), self._decode_images(r[None])
+
+        def show(result: tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]) -> None:
+            r, dz, dr = result
+            self.current_response = r
+            if dz is not None:
+                self.decoded.set_image(dz[0])
+                self.redecoded.set_image(dr[0])  # type: ignore[index]
+            with self.vector_fig.batch_update():
+                self.vector_fig.data[0].y = z.tolist()
+                self.vector_fig.data[1].y = r.tolist()
+                self.vector_fig.data[2].y = (r - z).tolist()
+
+        self.run_in_worker("intervention", work, on_result=show,
+                           cache_key=("intervention", id(self.model), tuple(round(v, 6) for v in z.tolist())))
+
+    # ------------------------------------------------------------------ 3. response maps
+    def new_base_point(self) -> None:
+        """Draw a new base point of the response map from the prior (seeded generator)."""
+        self._map_base = torch.randn(self.latent_dim, generator=self._generator)
+        self._request_map()
+
+    def set_map(self, dims: tuple[int, int] | None = None, radius: float | None = None,
+                resolution: int | None = None, base: Any = None) -> None:
+        """Change the response map's latents, radius, resolution or base point and recompute."""
+        with self.hold_trait_notifications():
+            if base is not None:
+                b = torch.as_tensor(base, dtype=torch.float32).flatten()
+                if b.numel() != self.latent_dim:
+                    raise ValueError(f"base has {b.numel()} values, expected {self.latent_dim}")
+                self._map_base = b
+            if dims is not None:
+                a, b2 = int(dims[0]), int(dims[1])
+                if a == b2 or not (0 <= a < self.latent_dim and 0 <= b2 < self.latent_dim):
+                    raise ValueError(f"dims must be two different latents in [0, {self.latent_dim}), got {dims}")
+                self.dim_a.value, self.dim_b.value = a, b2
+            if radius is not None:
+                self.radius_slider.value = float(radius)
+            if resolution is not None:
+                self.resolution_slider.value = int(resolution)
+        self._request_map()
+
+    def _on_map_controls(self, change: dict) -> None:
+        if self.dim_a.value == self.dim_b.value:
+            raise ValueError("choose two different latents for the response map")
+        self._request_map()
+
+    def _request_map(self) -> None:
+        a, b = int(self.dim_a.value), int(self.dim_b.value)
+        if a == b:
+            return
+        radius, resolution = float(self.radius_slider.value), int(self.resolution_slider.value)
+        base = self._map_base.clone()
+        every = max(1, resolution // 8)
+
+        def work() -> tuple[ResponseMap, torch.Tensor | None]:
+            m = response_map(self.model, base, (a, b), radius=radius, resolution=resolution)
+            z = m.latents.flip(0)[::every, ::every]  # top row = highest b
+            rows, cols, _ = z.shape
+            return m, self._decode_images(z.reshape(rows * cols, -1))
+
+        def show(result: tuple[ResponseMap, torch.Tensor | None]) -> None:
+            m, images = result
+            self.map = m
+            self.radius, self.resolution = radius, resolution
+            self.dims = (a, b)
+            blank = np.zeros((resolution, resolution), dtype=np.float32)
+            for view, values in ((self.map_magnitude, m.magnitude), (self.map_divergence, m.divergence),
+                                 (self.map_curvature, m.curvature)):
+                h = values.flip(0).numpy()
+                view.set_image(blank)
+                lim = float(np.quantile(np.abs(h), 0.98)) or 1.0
+                if view is self.map_magnitude:
+                    view.set_heatmap(h, vmin=0.0, vmax=max(lim, 1e-12))
+                else:
+                    view.set_heatmap(h, vmin=-lim, vmax=lim)
+            self.map_divergence.caption = f"divergence (z{a}, z{b})"
+            if images is not None:
+                ncols = len(range(0, resolution, every))
+                self.map_decoded.set_images(images, ncols=ncols)
+            self._show_posterior()
+
+        self.run_in_worker("map", work, on_result=show)
+
+    def _show_posterior(self) -> None:
+        if self.codes is None or self.map is None:
+            return
+        a, b = self.map.dims
+        h = posterior_histogram(self.codes, (a, b), self.map.radius, self.map.resolution)
+        self.posterior = h
+        self.map_posterior.set_image(np.zeros(tuple(h.shape), dtype=np.float32))
+        self.map_posterior.set_heatmap(torch.log1p(h).flip(0).numpy(), vmin=0.0,
+                                       vmax=max(float(torch.log1p(h).max()), 1e-12))
+
+    def _encode_dataset(self) -> torch.Tensor:
+        assert self.dataset is not None
+        return encode_mean(self.model, self.dataset[:][0])
+
+    def _show_codes(self, codes: torch.Tensor) -> None:
+        self.codes = codes
+        self._show_posterior()
+
+    # ------------------------------------------------------------------ 4. factors
+    def _factor_scores(self, job: Any) -> tuple[Any, dict[str, float]]:
+        assert self.dataset is not None and self.dataset.factors is not None
+
+        def progress(done: float, total: float, message: str) -> None:
+            job.progress(done, total, message)
+
+        cond = conditioned_response_matrix(self.model, self.dataset, n_traversals=self.n_traversals,
+                                           generator=self.seed, progress=progress)
+        job.check()
+        codes = encode_mean(self.model, self.dataset[:][0])
+        m = mig(codes, self.dataset.factors, factor_names=self.dataset.factor_names)
+        job.check()
+        d = dci(codes, self.dataset.factors, factor_names=self.dataset.factor_names, seed=self.seed)
+        scores = {"cds": cond.score, "mig": m.score, "dci_disentanglement": d.disentanglement,
+                  "dci_completeness": d.completeness, "dci_informativeness": d.informativeness}
+        return cond, scores
+
+    def _show_factor_scores(self, result: tuple[Any, dict[str, float]]) -> None:
+        cond, scores = result
+        self.conditioned, self.scores = cond, scores
+        assert self.factor_fig is not None and self.scores_fig is not None
+        with self.factor_fig.batch_update():
+            self.factor_fig.data[0].z = cond.matrix.numpy().tolist()
+            self.factor_fig.data[0].y = list(cond.factor_names)
+            self.factor_fig.layout.title.text = f"conditioned response matrix C (CDS = {scores['cds']:.3f})"
+        self.scores_fig.data[0].y = [scores["cds"], scores["mig"], scores["dci_disentanglement"],
+                                     scores["dci_completeness"], max(0.0, scores["dci_informativeness"])]
+
+    def select_factor(self, name: str) -> None:
+        """Show a traversal of factor ``name`` (from the current dataset sample) and its codes."""
+        if self.factor_dropdown is None:
+            raise ValueError("this explorer has no dataset with factors")
+        if name not in self.factor_dropdown.options:
+            raise ValueError(f"unknown factor {name!r}; factors: {list(self.factor_dropdown.options)}")
+        self.factor = name
+
+    def _on_factor_dropdown(self, change: dict) -> None:
+        self.factor = change["new"]
+
+    def _on_factor(self, change: dict) -> None:
+        if self.factor_dropdown is not None and self.factor_dropdown.value != change["new"]:
+            self.factor_dropdown.value = change["new"]
+        self._request_traversal()
+
+    def _request_traversal(self) -> None:
+        assert self.dataset is not None
+        name = self.factor
+        idx = traversal(self.dataset, name, 0)
+
+        def work() -> tuple[torch.Tensor, torch.Tensor | None]:
+            x = self.dataset[idx][0]  # type: ignore[index]
+            return encode_mean(self.model, x), self._images(x)
+
+        def show(result: tuple[torch.Tensor, torch.Tensor | None]) -> None:
+            codes, images = result
+            self.traversal_codes = codes
+            steps = list(range(codes.shape[0]))
+            if images is not None:
+                self.factor_traversal.set_images(images, captions=[f"{name}={s}" for s in steps], ncols=len(steps))
+            assert self.codes_fig is not None
+            with self.codes_fig.batch_update():
+                for i, tr in enumerate(self.codes_fig.data):
+                    tr.x = steps
+                    tr.y = codes[:, i].tolist()
+                self.codes_fig.layout.title.text = f"encodings along a traversal of {name}"
+
+        self.run_in_worker("traversal", work, on_result=show)
+
+    # ------------------------------------------------------------------ closing
+    def close(self) -> None:
+        """Close the explorer, its views and charts, and release the worker."""
+        if not hasattr(self, "_status_line"):  # the constructor failed before the widget existed
+            return
+        super().close()
+
+    def _owned_widgets(self) -> list[ipywidgets.Widget]:
+        names = ("sliders", "decoded", "redecoded", "cell_images", "map_magnitude", "map_divergence",
+                 "map_curvature", "map_posterior", "map_decoded", "factor_traversal", "matrix_fig", "cell_fig",
+                 "vector_fig", "dim_a", "dim_b", "radius_slider", "resolution_slider", "base_button",
+                 "factor_fig", "scores_fig", "codes_fig", "factor_dropdown")
+        owned = [w for w in (getattr(self, n, None) for n in names) if w is not None]
+        seen = {id(w) for w in owned}
+        owned += [w for w in getattr(self, "_containers", []) if id(w) not in seen]
+        return [*owned, *super()._owned_widgets()]
+
+
+def _descendants(widget: ipywidgets.Widget) -> list[ipywidgets.Widget]:
+    """Layout containers (Box and HTML headers) inside ``widget``, ``widget`` included."""
+    out: list[ipywidgets.Widget] = []
+    if isinstance(widget, (ipywidgets.Box, ipywidgets.HTML)):
+        out.append(widget)
+    for child in getattr(widget, "children", ()) if isinstance(widget, ipywidgets.Box) else ():
+        out.extend(_descendants(child))
+    return out
