@@ -1,0 +1,392 @@
+"""InvarianceExplorer: what a supervised VAE's classifier is invariant to, interactively.
+
+Pick an input; nuisance sliders (``z_n``) move the decoded sample while the class code ``z_c``
+stays put, so the latent classifier's decision cannot change; "resample ×K" draws K nuisance
+codes from the prior or the aggregate posterior. Readouts compare the latent classifier with the
+closed loop (re-encode the sample and classify) and an optional external classifier, and an
+attribution method (Captum) draws heatmaps on the input, on the sample and on every resampled
+image, with their per-pixel mean and standard deviation. All model work runs in the worker.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import ipywidgets
+import torch
+import traitlets
+
+from ...data import Dataset
+from ...methods.attribution import METHODS, attribute, composed_classifier
+from ...methods.invariances import aggregate_posterior, check_svae, invariant_samples
+from ..views import ImageView, LatentSliders, SampleGrid
+from .base import Explorer, as_batch
+
+__all__ = ["InvarianceExplorer"]
+
+CLASS_WARNING = (
+    "Class dimensions feed the classifier: moving them changes the decision, so samples are no "
+    "longer invariant transformations of the input."
+)
+
+
+def _model_device(model: Any, fallback: torch.device) -> torch.device:
+    if isinstance(model, torch.nn.Module):
+        for p in model.parameters():
+            return p.device
+    return fallback
+
+
+class InvarianceExplorer(Explorer):
+    """Explore the invariances of a supervised VAE (Nguyen & Rodríguez Martínez 2020).
+
+    Parameters
+    ----------
+    svae:
+        A supervised VAE: ``encode_dist(x) -> (mu, logvar)``, ``decode(z)``, ``classify(z_c)`` and
+        integer ``d_c``, ``d_n`` (e.g. :class:`invwidgets.models.SupervisedVAE`, a zoo model, or
+        the user's own module with these methods).
+    dataset:
+        An :class:`invwidgets.data.Dataset` of the model's inputs; its images feed the picker and
+        the aggregate-posterior pool.
+    external_classifier:
+        An independent classifier (logits out), e.g. the baseline CNN; ``None`` hides its readout.
+    k:
+        Number of resampled images.
+    n_pick:
+        Number of dataset images in the picker grid.
+    span:
+        Sliders range over ``[-span, span]``.
+    pool_size:
+        Number of dataset images whose posterior means form the aggregate-posterior pool.
+    method:
+        Initial attribution method (see :data:`invwidgets.methods.attribution.METHODS`).
+    seed:
+        Seed of the resampling: draw ``i`` uses ``torch.Generator().manual_seed(seed + i)``, so a
+        fixed seed replays the same sequence of grids.
+    device:
+        Worker device (default: automatic).
+
+    Traits (not synced; what the readouts show): ``index``, ``prediction`` (``{"latent",
+    "closed_loop", "external"}`` → ``{"class", "probability"}``), ``sample_predictions``
+    (closed-loop classes of the resampled grid), ``source``, ``method``, ``seed``.
+    """
+
+    index = traitlets.Int(0, help="Index of the dataset image being explained (-1 for a user input)")
+    source = traitlets.Unicode("prior", help="'prior' or 'posterior' nuisance sampling")
+    method = traitlets.Unicode("integrated_gradients", help="Attribution method")
+    seed = traitlets.Int(0, help="Seed of the resampling sequence")
+    prediction = traitlets.Dict({}, help="Predicted class and probability per classifier")
+    sample_predictions = traitlets.List([], help="Closed-loop class of each resampled image")
+
+    def __init__(
+        self,
+        svae: Any,
+        dataset: Dataset,
+        external_classifier: Any = None,
+        *,
+        k: int = 8,
+        n_pick: int = 16,
+        span: float = 3.0,
+        pool_size: int = 512,
+        method: str = "integrated_gradients",
+        seed: int = 0,
+        device: torch.device | str | None = None,
+    ) -> None:
+        check_svae(svae)
+        if not isinstance(dataset, Dataset):
+            raise TypeError(
+                f"dataset must be an invwidgets Dataset, got {type(dataset).__name__}; "
+                "wrap tensors with invwidgets.data.from_tensors(images)"
+            )
+        if external_classifier is not None and not callable(external_classifier):
+            raise TypeError(f"external_classifier must be callable (logits out), got {type(external_classifier).__name__}")
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise ValueError(f"k must be a positive integer, got {k!r}")
+        if not span > 0:
+            raise ValueError(f"span must be positive, got {span}")
+        if method not in METHODS:
+            raise ValueError(f"method must be one of {tuple(METHODS)}, got {method!r}")
+        super().__init__(device=device)
+        self.model = svae
+        self.external = external_classifier
+        self.dataset = dataset
+        self.k, self.span, self.pool_size = int(k), float(span), int(pool_size)
+        self.d_c, self.d_n = int(svae.d_c), int(svae.d_n)
+        self.input_shape = tuple(getattr(svae, "input_shape", dataset.images.shape[1:]))
+        for m in (svae, external_classifier):
+            if isinstance(m, torch.nn.Module):
+                m.eval()
+                if _model_device(m, self.device) != self.device:
+                    m.to(self.device)
+        self._dev = _model_device(svae, self.device)
+        self._f = composed_classifier(svae)
+        self._pool: dict[str, torch.Tensor] | None = None
+        self._draw = 0
+        self._last_seed = int(seed)
+        self._x: torch.Tensor | None = None
+        self.seed, self.method = int(seed), method
+        try:
+            self._build(n_pick)
+        except Exception:
+            self.close()
+            raise
+        self.select(0)
+
+    # ------------------------------------------------------------------ layout
+    def _build(self, n_pick: int) -> None:
+        d_c, d_n = self.d_c, self.d_n
+        self.sliders = LatentSliders(
+            [0.0] * (d_c + d_n),
+            names=[f"c{i}" for i in range(d_c)] + [f"n{j}" for j in range(d_n)],
+            groups=["class"] * d_c + ["nuisance"] * d_n,
+            minimum=-self.span, maximum=self.span, locked_groups=["class"],
+            warnings={"class": CLASS_WARNING}, seed=self.seed,
+        )
+        self.original = ImageView(caption="input x")
+        self.sample = ImageView(caption="sample x'")
+        self.difference = ImageView(caption="x' − x", heatmap_opacity=1.0)
+        self.mean_map = ImageView(caption="mean attribution")
+        self.std_map = ImageView(caption="std attribution", cmap="sequential")
+        self.grid = SampleGrid(ncols=min(self.k, 8))
+        n_pick = max(1, min(int(n_pick), len(self.dataset)))
+        self.picker = SampleGrid(
+            self.dataset.images[:n_pick], captions=[str(i) for i in range(n_pick)], ncols=min(8, n_pick), cell_width=48,
+        )
+        self.index_box = ipywidgets.BoundedIntText(value=0, min=0, max=len(self.dataset) - 1, description="index",
+                                                   layout=ipywidgets.Layout(width="160px"))
+        self.method_box = ipywidgets.Dropdown(options=[(v, k) for k, v in METHODS.items()], value=self.method,
+                                              description="attribution")
+        self.source_box = ipywidgets.ToggleButtons(options=[("prior", "prior"), ("aggregate posterior", "posterior")],
+                                                   value=self.source, description="z_n from")
+        self.resample_button = ipywidgets.Button(description=f"resample ×{self.k}", icon="random")
+        self.readout = ipywidgets.HTML()
+        self.readout.add_class("invw-invariance-readout")
+
+        images = ipywidgets.HBox([self.original, self.sample, self.difference])
+        maps = ipywidgets.HBox([self.mean_map, self.std_map])
+        controls = ipywidgets.HBox([self.index_box, self.method_box])
+        sampling = ipywidgets.HBox([self.source_box, self.resample_button])
+        left = ipywidgets.VBox([controls, images, self.readout])
+        top = ipywidgets.HBox([left, self.sliders])
+        self._containers = [images, maps, controls, sampling, left, top]
+        self._controls = [self.index_box, self.method_box, self.source_box, self.resample_button, self.readout]
+        self._set_body([top, sampling, self.grid, maps, self.picker])
+
+        self.sliders.observe(self.guard(self._on_values), names="values")
+        self.picker.observe(self.guard(self._on_pick), names="selected")
+        self.index_box.observe(self.guard(self._on_index_box), names="value")
+        self.method_box.observe(self.guard(self._on_method_box), names="value")
+        self.source_box.observe(self.guard(self._on_source_box), names="value")
+        self.resample_button.on_click(self.guard(lambda _b: self.resample()))
+
+    # ------------------------------------------------------------------ model work (worker thread)
+    def _check_input(self, x: Any) -> torch.Tensor:
+        return as_batch(x, self.input_shape)
+
+    def _attribute(self, x: torch.Tensor, target: int, method: str) -> torch.Tensor:
+        return attribute(self._f, x.to(self._dev), target, method)  # type: ignore[arg-type]
+
+    def _encode_input(self, x: Any, method: str) -> dict[str, Any]:
+        x = self._check_input(x)
+        if x.shape[0] != 1:
+            raise ValueError(f"the explorer explains one input at a time, got a batch of {x.shape[0]}")
+        with torch.no_grad():
+            mu, _ = self.model.encode_dist(x.to(self._dev))
+            if mu.shape != (1, self.d_c + self.d_n) or not torch.isfinite(mu).all():
+                raise ValueError(f"encode_dist returned means of shape {tuple(mu.shape)} (or non-finite values); "
+                                 f"expected (1, {self.d_c + self.d_n})")
+            target = int(self.model.classify(mu[:, : self.d_c]).argmax(1))
+        attr = self._attribute(x, target, method)[0]
+        return {"x": x.cpu(), "z": mu[0].cpu(), "attribution": attr.cpu()}
+
+    def _probs(self, logits: torch.Tensor) -> dict[str, float]:
+        p = torch.softmax(logits.detach().float(), dim=1)[0]
+        c = int(p.argmax())
+        return {"class": c, "probability": float(p[c])}
+
+    def _frame(self, z: torch.Tensor, x: torch.Tensor, method: str) -> dict[str, Any]:
+        z = z.to(self._dev)[None]
+        with torch.no_grad():
+            xs = self.model.decode(z)
+            if xs.shape[1:] != x.shape[1:]:
+                raise ValueError(f"decode(z) returned shape {tuple(xs.shape)}, expected (1, {', '.join(map(str, x.shape[1:]))})")
+            if not torch.isfinite(xs).all():
+                raise ValueError("decode(z) returned NaN or infinite values")
+            pred = {"latent": self._probs(self.model.classify(z[:, : self.d_c])),
+                    "closed_loop": self._probs(self._f(xs))}
+            if self.external is not None:
+                pred["external"] = self._probs(self.external(xs))
+        attr = self._attribute(xs, pred["latent"]["class"], method)[0]
+        xs = xs.detach().cpu()
+        return {"sample": xs[0], "difference": (xs - x)[0], "attribution": attr.cpu(), "prediction": pred}
+
+    def _resample(self, x: torch.Tensor, seed: int, source: str, method: str, job: Any = None) -> dict[str, Any]:
+        pool = None
+        if source == "posterior":
+            if self._pool is None:
+                images = self.dataset.images[: self.pool_size].to(self._dev)
+                self._pool = aggregate_posterior(self.model, images)
+            pool = self._pool["z_n"]
+        g = torch.Generator().manual_seed(int(seed))
+        s = invariant_samples(self.model, x.to(self._dev), self.k, g, source, pool)  # type: ignore[arg-type]
+        images = s.images[0]
+        with torch.no_grad():
+            closed = self._f(images).argmax(1).cpu().tolist()
+        target = int(s.label[0])
+        attrs = []
+        for i in range(self.k):
+            if job is not None:
+                job.check()
+                job.progress(i, self.k, "attribution")
+            attrs.append(self._attribute(images[i : i + 1], target, method)[0])
+        per = torch.stack(attrs)
+        return {
+            "images": images.cpu(), "closed_loop": closed, "target": target,
+            "attributions": per.cpu(), "mean": per.mean(0).cpu(), "std": per.std(0, unbiased=False).cpu(),
+        }
+
+    # ------------------------------------------------------------------ results (main context)
+    def _show_input(self, r: dict[str, Any]) -> None:
+        self._x = r["x"]
+        self.original.set_image(r["x"][0])
+        self.original.set_heatmap(r["attribution"].sum(0))
+        z = r["z"].clamp(-self.span, self.span)
+        self.sliders.values = [float(v) for v in z]
+        self.sliders.defaults = [float(v) for v in z]
+        self._request_frame()
+        self.resample()
+
+    def _show_frame(self, r: dict[str, Any]) -> None:
+        self.sample.set_image(r["sample"])
+        self.sample.set_heatmap(r["attribution"].sum(0))
+        diff = r["difference"].sum(0)
+        self.difference.set_image(torch.zeros_like(r["sample"]))
+        self.difference.set_heatmap(diff, vmin=-1.0, vmax=1.0)
+        self.prediction = r["prediction"]
+        self.readout.value = self._readout_html(r["prediction"])
+
+    def _show_samples(self, r: dict[str, Any]) -> None:
+        captions = [f"→ {c}" for c in r["closed_loop"]]
+        self.grid.set_images(r["images"], captions=captions, heatmaps=r["attributions"].sum(1))
+        self.mean_map.set_image(self._x[0] if self._x is not None else None)
+        self.mean_map.set_heatmap(r["mean"].sum(0))
+        self.std_map.set_image(self._x[0] if self._x is not None else None)
+        self.std_map.set_heatmap(r["std"].sum(0))
+        self.sample_predictions = list(r["closed_loop"])
+
+    def _readout_html(self, pred: dict[str, dict[str, float]]) -> str:
+        names = self.dataset.class_names
+        rows = [("latent h(z_c)", "latent"), ("closed loop h(μ_c(x'))", "closed_loop"), ("external", "external")]
+        cells = []
+        for label, key in rows:
+            if key not in pred:
+                continue
+            c, p = pred[key]["class"], pred[key]["probability"]
+            name = names[c] if names is not None and c < len(names) else str(c)
+            cells.append(
+                f"<tr data-classifier='{key}'><td>{html.escape(label)}</td>"
+                f"<td class='invw-class'>{html.escape(name)}</td><td>{p:.3f}</td></tr>"
+            )
+        return "<table style='font-size:12px'><tr><th>classifier</th><th>class</th><th>p</th></tr>" + "".join(cells) + "</table>"
+
+    # ------------------------------------------------------------------ requests
+    def _request_frame(self) -> None:
+        if self._x is None:
+            return
+        z = torch.tensor(self.sliders.values, dtype=torch.float32)
+        self.run_in_worker("frame", self._frame, z, self._x, self.method, on_result=self._show_frame)
+
+    def _request_original(self) -> None:
+        def compute(x: torch.Tensor, method: str) -> torch.Tensor:
+            with torch.no_grad():
+                target = int(self._f(x.to(self._dev)).argmax(1))
+            return self._attribute(x, target, method)[0].cpu()
+
+        self.run_in_worker("original", compute, self._x, self.method,
+                           on_result=lambda a: self.original.set_heatmap(a.sum(0)))
+
+    def _request_input(self, x: Any) -> None:
+        self.run_in_worker("input", self._encode_input, x, self.method, on_result=self._show_input)
+
+    # ------------------------------------------------------------------ reactions
+    def _on_values(self, change: dict) -> None:
+        self._request_frame()
+
+    def _on_pick(self, change: dict) -> None:
+        i = change["new"]
+        if i is not None and i >= 0:
+            self.select(i)
+
+    def _on_index_box(self, change: dict) -> None:
+        if change["new"] != self.index:
+            self.select(int(change["new"]))
+
+    def _on_method_box(self, change: dict) -> None:
+        self.set_method(change["new"])
+
+    def _on_source_box(self, change: dict) -> None:
+        self.source = change["new"]
+        self.resample()
+
+    # ------------------------------------------------------------------ public API
+    def select(self, index: int) -> None:
+        """Explain dataset image ``index`` (encoded in the worker; the sliders start at its
+        posterior mean)."""
+        if not 0 <= int(index) < len(self.dataset):
+            raise IndexError(f"index {index} out of range for a dataset of {len(self.dataset)}")
+        self.index = int(index)
+        if self.index_box.value != self.index:
+            self.index_box.value = self.index
+        self._request_input(self.dataset.images[self.index : self.index + 1])
+
+    def set_input(self, x: Any) -> None:
+        """Explain the user's own image ``x`` (``C×H×W`` or ``1×C×H×W``).
+
+        Validation runs with the model in the worker: an input of the wrong shape, dtype or with
+        NaN becomes this widget's ``error`` and the previous input stays.
+        """
+        self.index = -1
+        self._request_input(x)
+
+    def set_method(self, method: str) -> None:
+        """Switch the attribution method and recompute every heatmap."""
+        if method not in METHODS:
+            raise ValueError(f"method must be one of {tuple(METHODS)}, got {method!r}")
+        self.method = method
+        if self.method_box.value != method:
+            self.method_box.value = method
+        if self._x is not None:
+            self._request_original()
+            self._request_frame()
+            self.resample(seed=self._last_seed)
+
+    def resample(self, seed: int | None = None) -> None:
+        """Draw ``k`` nuisance codes (the next draw of the seeded sequence, or ``seed``) and show
+        the decoded images with their attributions, mean and std maps."""
+        if self._x is None:
+            return
+        if seed is None:
+            seed = self.seed + self._draw
+            self._draw += 1
+        self._last_seed = int(seed)
+        self.run_in_worker("resample", self._resample, self._x, int(seed), self.source, self.method,
+                           priority="batch", on_result=self._show_samples)
+
+    def set_nuisance(self, values: Any) -> None:
+        """Set the nuisance sliders to ``values`` (``d_n`` numbers)."""
+        t = torch.as_tensor(values, dtype=torch.float32).flatten()
+        if t.numel() != self.d_n or not torch.isfinite(t).all():
+            raise ValueError(f"expected {self.d_n} finite nuisance values, got {t.numel()}")
+        v = list(self.sliders.values)
+        v[self.d_c :] = [float(a) for a in t.clamp(-self.span, self.span)]
+        self.sliders.values = v
+
+    def _owned_widgets(self) -> list[ipywidgets.Widget]:
+        owned = [
+            getattr(self, name, None)
+            for name in ("sliders", "original", "sample", "difference", "mean_map", "std_map", "grid", "picker")
+        ]
+        extra = [*getattr(self, "_controls", []), *getattr(self, "_containers", [])]
+        return [w for w in owned if w is not None] + extra + super()._owned_widgets()
