@@ -23,6 +23,7 @@ A pixel is on (1.0) when its centre lies inside the shape: images are exactly bi
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -93,6 +94,28 @@ def _check_args(size: int, rotations: int) -> None:
         raise ValueError(f"rotations must be an integer in [1, 16], got {rotations!r}")
 
 
+@functools.lru_cache(maxsize=4)
+def _render_all(size: int, rotations: int) -> np.ndarray:
+    """All sprites as a read-only float32 array (N, size, size), cached per (size, rotations)."""
+    sizes = (len(SHAPES), len(_SCALES), rotations, _N_POS, _N_POS)
+    f = mixed_radix_factors(torch.arange(math.prod(sizes)), sizes).numpy()
+    radii, angles, positions = _geometry(size, rotations)
+    centres = np.arange(size, dtype=np.float64) + 0.5
+    px = centres[None, None, :]  # columns
+    py = centres[None, :, None]  # rows
+    cx = positions[f[:, 3]][:, None, None]
+    cy = positions[f[:, 4]][:, None, None]
+    th = angles[f[:, 2]][:, None, None]
+    dx, dy = px - cx, py - cy
+    u = np.cos(th) * dx + np.sin(th) * dy
+    v = -np.sin(th) * dx + np.cos(th) * dy
+    shape = np.broadcast_to(f[:, 0][:, None, None], u.shape)
+    r = np.broadcast_to(radii[f[:, 1]][:, None, None], u.shape)
+    images = _inside(shape, u, v, r).astype(np.float32)
+    images.setflags(write=False)
+    return images
+
+
 def sprites(size: int = 32, rotations: int = 4) -> Dataset:
     """All sprites of the factor grid, one image per factor combination, in mixed-radix order.
 
@@ -110,24 +133,11 @@ def sprites(size: int = 32, rotations: int = 4) -> Dataset:
     _check_args(size, rotations)
     size, rotations = int(size), int(rotations)
     sizes = (len(SHAPES), len(_SCALES), rotations, _N_POS, _N_POS)
-    n = math.prod(sizes)
-    fac = mixed_radix_factors(torch.arange(n), sizes)
-    f = fac.numpy()
+    fac = mixed_radix_factors(torch.arange(math.prod(sizes)), sizes)
     radii, angles, positions = _geometry(size, rotations)
-    centres = np.arange(size, dtype=np.float64) + 0.5
-    px = centres[None, None, :]  # columns
-    py = centres[None, :, None]  # rows
-    cx = positions[f[:, 3]][:, None, None]
-    cy = positions[f[:, 4]][:, None, None]
-    th = angles[f[:, 2]][:, None, None]
-    dx, dy = px - cx, py - cy
-    u = np.cos(th) * dx + np.sin(th) * dy
-    v = -np.sin(th) * dx + np.cos(th) * dy
-    shape = np.broadcast_to(f[:, 0][:, None, None], u.shape)
-    r = np.broadcast_to(radii[f[:, 1]][:, None, None], u.shape)
-    images = _inside(shape, u, v, r).astype(np.float32)
+    images = torch.from_numpy(_render_all(size, rotations).copy()).unsqueeze(1)
     return Dataset(
-        torch.from_numpy(images).unsqueeze(1),
+        images,
         labels=fac[:, 0].clone(),
         factors=fac,
         factor_names=("shape", "scale", "rotation", "x", "y"),

@@ -1,5 +1,6 @@
 """Tests of the built-in datasets: digits, color_digits, sprites, helix, and the Dataset container."""
 
+import importlib
 import math
 
 import numpy as np
@@ -145,8 +146,12 @@ def test_sprites_shape_binary_factorial(sprites32):
 
 
 def test_sprites_deterministic_and_size16():
-    a, b = sprites(size=16, rotations=1), sprites(size=16, rotations=1)
+    a = sprites(size=16, rotations=1)
+    importlib.import_module("invwidgets.data.sprites")._render_all.cache_clear()  # render afresh
+    b = sprites(size=16, rotations=1)
     assert torch.equal(a.images, b.images)
+    a.images.zero_()  # callers get their own copy of the cached images
+    assert torch.equal(sprites(size=16, rotations=1).images, b.images)
     assert a.shape == (1, 16, 16) and len(a) == 768 and a.factor_sizes[2] == 1
     with pytest.raises(ValueError, match="size"):
         sprites(size=8)
