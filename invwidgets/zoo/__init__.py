@@ -1,0 +1,59 @@
+"""Small pretrained models: safetensors weights plus a JSON card, each reproducible from code.
+
+* :func:`available`, :func:`card`, :func:`load` — use the shipped models (``load`` builds the
+  architecture named in the card from a registry of known classes; it never unpickles).
+* :func:`train`, :func:`evaluate`, :func:`save` — retrain reproducibly, recompute metrics, write files.
+* :data:`ENTRIES` and :func:`register_entry` — one declarative :class:`ZooEntry` per model.
+
+Command line: ``python -m invwidgets.zoo list`` and ``python -m invwidgets.zoo train NAME``.
+"""
+
+from . import entries as _entries  # noqa: F401  (registers the shipped models)
+from .files import CARD_FORMAT, WEIGHTS_DIR, available, build_model, card, load, save, weights_path
+from .registry import (
+    ARCHITECTURES,
+    DATASETS,
+    ENTRIES,
+    ZooEntry,
+    build_dataset,
+    get_entry,
+    register_architecture,
+    register_dataset,
+    register_entry,
+)
+from .reproduce import evaluate, test_split, train
+from .training import (
+    batch_indices,
+    classification_metrics,
+    reconstruction_metrics,
+    train_autoencoder,
+    train_classifier,
+)
+
+__all__ = [
+    "ARCHITECTURES",
+    "CARD_FORMAT",
+    "DATASETS",
+    "ENTRIES",
+    "WEIGHTS_DIR",
+    "ZooEntry",
+    "available",
+    "batch_indices",
+    "build_dataset",
+    "build_model",
+    "card",
+    "classification_metrics",
+    "evaluate",
+    "get_entry",
+    "load",
+    "reconstruction_metrics",
+    "register_architecture",
+    "register_dataset",
+    "register_entry",
+    "save",
+    "test_split",
+    "train",
+    "train_autoencoder",
+    "train_classifier",
+    "weights_path",
+]
