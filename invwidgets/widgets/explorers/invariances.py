@@ -248,7 +248,9 @@ class InvarianceExplorer(Explorer):
         }
 
     # ------------------------------------------------------------------ results (main context)
-    def _show_input(self, r: dict[str, Any]) -> None:
+    def _show_input(self, r: dict[str, Any], index: int | None = None) -> None:
+        if index is not None:
+            self.index = index
         self._x = r["x"]
         self.original.set_image(r["x"][0])
         self.original.set_heatmap(r["attribution"].sum(0))
@@ -307,8 +309,9 @@ class InvarianceExplorer(Explorer):
         self.run_in_worker("original", compute, self._x, self.method,
                            on_result=lambda a: self.original.set_heatmap(a.sum(0)))
 
-    def _request_input(self, x: Any) -> None:
-        self.run_in_worker("input", self._encode_input, x, self.method, on_result=self._show_input)
+    def _request_input(self, x: Any, index: int | None = None) -> None:
+        self.run_in_worker("input", self._encode_input, x, self.method,
+                           on_result=lambda r: self._show_input(r, index))
 
     # ------------------------------------------------------------------ reactions
     def _on_values(self, change: dict) -> None:
@@ -320,8 +323,7 @@ class InvarianceExplorer(Explorer):
             self.select(i)
 
     def _on_index_box(self, change: dict) -> None:
-        if change["new"] != self.index:
-            self.select(int(change["new"]))
+        self.select(int(change["new"]))
 
     def _on_method_box(self, change: dict) -> None:
         self.set_method(change["new"])
@@ -336,10 +338,10 @@ class InvarianceExplorer(Explorer):
         posterior mean)."""
         if not 0 <= int(index) < len(self.dataset):
             raise IndexError(f"index {index} out of range for a dataset of {len(self.dataset)}")
-        self.index = int(index)
-        if self.index_box.value != self.index:
-            self.index_box.value = self.index
-        self._request_input(self.dataset.images[self.index : self.index + 1])
+        index = int(index)
+        if self.index_box.value != index:
+            self.index_box.value = index
+        self._request_input(self.dataset.images[index : index + 1], index)
 
     def set_input(self, x: Any) -> None:
         """Explain the user's own image ``x`` (``C×H×W`` or ``1×C×H×W``).
@@ -347,8 +349,7 @@ class InvarianceExplorer(Explorer):
         Validation runs with the model in the worker: an input of the wrong shape, dtype or with
         NaN becomes this widget's ``error`` and the previous input stays.
         """
-        self.index = -1
-        self._request_input(x)
+        self._request_input(x, -1)
 
     def set_method(self, method: str) -> None:
         """Switch the attribution method and recompute every heatmap."""
