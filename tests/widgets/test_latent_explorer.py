@@ -60,7 +60,7 @@ def test_initial_frames(explorer):
 def test_slider_change_yields_new_frame_through_worker(explorer):
     before = explorer.decoded.image.copy()
     values = list(explorer.sliders.values)
-    values[1] = 2.5
+    values[1] = explorer.sliders.maximum[1]
     explorer.sliders.set_state({"values": values})  # as the front end sends it
     assert explorer.wait_idle(10)
     after = explorer.decoded.image
@@ -85,8 +85,22 @@ def test_picking_a_dataset_image_starts_from_its_encoding(explorer):
     assert explorer.wait_idle(10)
     assert explorer.index == 4
     x = digits().images[4:5]
-    z = explorer.model.encode(x).detach()[0].clamp(-3, 3)
+    z = explorer.model.encode(x).detach()[0]
     np.testing.assert_allclose(explorer.sliders.values, z.numpy(), atol=1e-5)
+
+
+def test_slider_ranges_cover_the_data_encodings(explorer):
+    z = explorer.model.encode(digits().images).detach()
+    lo, hi = np.array(explorer.sliders.minimum), np.array(explorer.sliders.maximum)
+    # Every evenly spaced sample of 512 lies inside; the 10 % margin covers nearly all the rest.
+    inside = ((z.numpy() >= lo) & (z.numpy() <= hi)).mean()
+    assert inside > 0.99
+    assert np.all(hi - lo >= 1.0)
+    ex = LatentExplorer(LinearAE(), digits(), span=2.0, device="cpu")
+    try:
+        assert ex.sliders.minimum == [-2.0] * 3 and ex.sliders.maximum == [2.0] * 3
+    finally:
+        ex.close()
 
 
 def test_set_latent_and_image(explorer):

@@ -69,7 +69,10 @@ class LatentExplorer(Explorer):
     n_traversal:
         Number of images in the traversal grid.
     span:
-        Sliders and traversals range over ``[-span, span]``.
+        Sliders and traversals range over ``[-span, span]``. By default (``None``) each latent's
+        range comes from the encodings of up to ``n_range`` dataset images (their min and max,
+        widened by 10 %): a deterministic autoencoder's latents need not lie in [-3, 3]. Without
+        a dataset the default is 3.
     n_pick:
         Number of dataset images offered in the picker grid.
     output_transform:
@@ -87,7 +90,8 @@ class LatentExplorer(Explorer):
         *,
         latent_dim: int | None = None,
         n_traversal: int = 7,
-        span: float = 3.0,
+        span: float | None = None,
+        n_range: int = 512,
         n_pick: int = 16,
         output_transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
         device: torch.device | str | None = None,
@@ -105,11 +109,11 @@ class LatentExplorer(Explorer):
                 raise ValueError("without a dataset, pass latent_dim (the number of latents)")
         if n_traversal < 2:
             raise ValueError(f"n_traversal must be at least 2, got {n_traversal}")
-        if not span > 0:
+        if span is not None and not span > 0:
             raise ValueError(f"span must be positive, got {span}")
         super().__init__(device=device)
         try:
-            self._build(autoencoder, dataset, latent_dim, n_traversal, span, n_pick,
+            self._build(autoencoder, dataset, latent_dim, n_traversal, span, n_range, n_pick,
                         output_transform, seed)
         except BaseException:
             # A half-built explorer must not keep the worker alive or leave views open.
@@ -117,12 +121,11 @@ class LatentExplorer(Explorer):
             raise
 
     def _build(self, autoencoder: Any, dataset: Dataset | None, latent_dim: int | None,
-               n_traversal: int, span: float, n_pick: int,
+               n_traversal: int, span: float | None, n_range: int, n_pick: int,
                output_transform: Callable[[torch.Tensor], torch.Tensor] | None,
                seed: int) -> None:
         self.model = autoencoder
         self.dataset = dataset
-        self.span = float(span)
         self.n_traversal = int(n_traversal)
         self._transform = output_transform
         if isinstance(autoencoder, torch.nn.Module):
@@ -139,9 +142,15 @@ class LatentExplorer(Explorer):
             d = int(latent_dim)  # type: ignore[arg-type]
             z0 = torch.zeros(d)
         self.latent_dim = d
+        if span is not None:
+            self._lo, self._hi = torch.full((d,), -float(span)), torch.full((d,), float(span))
+        elif dataset is not None:
+            self._lo, self._hi = self._latent_ranges(n_range)
+        else:
+            self._lo, self._hi = torch.full((d,), -3.0), torch.full((d,), 3.0)
         self.sliders = LatentSliders(
-            [float(v) for v in z0.clamp(-span, span)], names=[f"z{i}" for i in range(d)],
-            groups=["latent"] * d, minimum=-span, maximum=span, seed=seed,
+            self._clamp(z0), names=[f"z{i}" for i in range(d)], groups=["latent"] * d,
+            minimum=self._lo.tolist(), maximum=self._hi.tolist(), seed=seed,
         )
         self.sliders.selected = 0
         self.decoded = ImageView(caption="decode(z)")
@@ -202,8 +211,27 @@ class LatentExplorer(Explorer):
             z = self.model.encode(x.to(self._model_device))
         return _latent_vector(z)[0].cpu()
 
+    def _latent_ranges(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-latent [min, max] of the encodings of up to ``n`` evenly spaced dataset images,
+        widened by 10 % on each side (and to at least ±0.5 around the middle)."""
+        assert self.dataset is not None
+        total = len(self.dataset)
+        idx = torch.linspace(0, total - 1, min(max(int(n), 1), total)).round().long().unique()
+        x = as_batch(self.dataset.images[idx], tuple(self.dataset.images.shape[1:]))
+        zs = []
+        with torch.inference_mode():
+            for chunk in x.split(256):
+                zs.append(_latent_vector(self.model.encode(chunk.to(self._model_device))).cpu())
+        z = torch.cat(zs)
+        lo, hi = z.min(0).values, z.max(0).values
+        mid, half = (lo + hi) / 2, ((hi - lo) / 2 * 1.1).clamp_min(0.5)
+        return mid - half, mid + half
+
+    def _clamp(self, z: torch.Tensor) -> list[float]:
+        return [float(v) for v in torch.maximum(torch.minimum(z.float(), self._hi), self._lo)]
+
     def _traverse(self, z: torch.Tensor, j: int) -> torch.Tensor:
-        values = torch.linspace(-self.span, self.span, self.n_traversal)
+        values = torch.linspace(float(self._lo[j]), float(self._hi[j]), self.n_traversal)
         batch = z.repeat(self.n_traversal, 1)
         batch[:, j] = values
         return self._decode(batch)
@@ -225,7 +253,7 @@ class LatentExplorer(Explorer):
         j = self.sliders.selected
         if not 0 <= j < self.latent_dim:
             return
-        values = torch.linspace(-self.span, self.span, self.n_traversal).tolist()
+        values = torch.linspace(float(self._lo[j]), float(self._hi[j]), self.n_traversal).tolist()
         captions = [f"z{j}={v:+.1f}" for v in values]
         # A batch request: the slider's own frame is always computed first.
         self.run_in_worker(
@@ -258,7 +286,7 @@ class LatentExplorer(Explorer):
             self.original.set_image(self.dataset.images[index])
 
         def done(z: torch.Tensor) -> None:
-            self.sliders.values = [float(v) for v in z.clamp(-self.span, self.span)]
+            self.sliders.values = self._clamp(z)
 
         self.run_in_worker("encode", self._encode_index, int(index), on_result=done)
 
@@ -269,7 +297,7 @@ class LatentExplorer(Explorer):
             raise ValueError(f"z has {t.numel()} values, expected {self.latent_dim}")
         if not torch.isfinite(t).all():
             raise ValueError("z contains NaN or infinite values")
-        self.sliders.values = [float(v) for v in t.clamp(-self.span, self.span)]
+        self.sliders.values = self._clamp(t)
 
     def image(self) -> np.ndarray:
         """The decoded image of the current sliders as a float array C×H×W (computed now)."""
