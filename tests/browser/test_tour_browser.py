@@ -141,7 +141,8 @@ def test_worker_thread_update_then_click_on_same_widget_reaches_python(tour):
     # The explorer's second grid is its dataset picker (the first is the traversal).
     picker = _first(lab, EXPLORER).locator(".invw-view[data-kind=grid]").nth(1)
     picker.locator(".invw-cell[data-index='3']").click()
-    assert lab.wait_for_python("explorer.index", "3", timeout=10) == "3"
+    expected = lab.kernel_eval("print(explorer.pick_indices[3])").strip()
+    assert lab.wait_for_python("explorer.index", expected, timeout=10) == expected
     assert lab.kernel_eval("print(explorer.status, repr(explorer.error))").strip() == "idle ''"
     assert lab.errors == []
 

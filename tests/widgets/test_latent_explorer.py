@@ -83,8 +83,10 @@ def test_traversal_follows_selected_latent(explorer):
 def test_picking_a_dataset_image_starts_from_its_encoding(explorer):
     explorer.picker.set_state({"selected": 4})
     assert explorer.wait_idle(10)
-    assert explorer.index == 4
-    x = digits().images[4:5]
+    i = explorer.pick_indices[4]
+    assert explorer.index == i and i > 4  # evenly spaced over the dataset
+    assert explorer.picker.captions[4] == str(i)
+    x = digits().images[i : i + 1]
     z = explorer.model.encode(x).detach()[0]
     np.testing.assert_allclose(explorer.sliders.values, z.numpy(), atol=1e-5)
 

@@ -153,27 +153,29 @@ class LatentExplorer(Explorer):
             minimum=self._lo.tolist(), maximum=self._hi.tolist(), seed=seed,
         )
         self.sliders.selected = 0
-        self.decoded = ImageView(caption="decode(z)")
-        self.traversal = SampleGrid(ncols=self.n_traversal)
-        views: list[ipywidgets.Widget] = []
-        left = [self.decoded]
+        self.decoded = ImageView(caption="decode(z)", width=160)
+        self.traversal = SampleGrid(ncols=self.n_traversal, cell_width=72)
+        images = [self.decoded]
+        self.pick_indices: list[int] = []
         if dataset is not None:
-            self.original = ImageView(caption="input")
+            self.original = ImageView(caption="input", width=160)
+            # Evenly spaced over the dataset, so the picker shows its variety.
             n_pick = max(1, min(int(n_pick), len(dataset)))
+            self.pick_indices = torch.linspace(0, len(dataset) - 1, n_pick).round().long().tolist()
             self.picker = SampleGrid(
-                dataset.images[:n_pick], captions=[str(i) for i in range(n_pick)],
-                ncols=min(8, n_pick),
+                dataset.images[self.pick_indices], captions=[str(i) for i in self.pick_indices],
+                ncols=min(8, n_pick), cell_width=48,
             )
             self.picker.selected = 0
-            left = [self.original, self.decoded]
+            images = [self.original, self.decoded]
         else:
             self.original = None
             self.picker = None
-        top = ipywidgets.HBox([ipywidgets.VBox(left), self.sliders])
+        top = ipywidgets.HBox([*images, self.sliders])
         views = [top, self.traversal]
         if self.picker is not None:
             views.append(self.picker)
-        self._containers = [top, *top.children[:1]]
+        self._containers = [top]
         self._set_body(views)
 
         self.sliders.observe(self.guard(self._on_values), names="values")
@@ -272,7 +274,7 @@ class LatentExplorer(Explorer):
         i = change["new"]
         if i is None or i < 0:
             return
-        self.select(i)
+        self.select(self.pick_indices[i])
 
     # ------------------------------------------------------------------ public API
     def select(self, index: int) -> None:
