@@ -156,6 +156,13 @@ def test_every_attribution_method(explorer, method):
     assert explorer.original.heatmap_limits is not None
 
 
+def test_overlay_opacity_applies_to_every_heatmap_view(explorer):
+    explorer.opacity_box.value = 0.8
+    for view in (explorer.original, explorer.sample, explorer.mean_map, explorer.std_map, explorer.grid):
+        assert view.heatmap_opacity == pytest.approx(0.8)
+    assert explorer.difference.heatmap_opacity == 1.0  # the difference image is the heatmap itself
+
+
 def test_picking_an_image_and_the_index_box(explorer, data):
     explorer.picker.set_state({"selected": 5})
     assert explorer.wait_idle(30)

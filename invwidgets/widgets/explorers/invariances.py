@@ -144,12 +144,13 @@ class InvarianceExplorer(Explorer):
             minimum=-self.span, maximum=self.span, locked_groups=["class"],
             warnings={"class": CLASS_WARNING}, seed=self.seed,
         )
-        self.original = ImageView(caption="input x")
-        self.sample = ImageView(caption="sample x'")
-        self.difference = ImageView(caption="x' − x", heatmap_opacity=1.0)
-        self.mean_map = ImageView(caption="mean attribution")
-        self.std_map = ImageView(caption="std attribution", cmap="sequential")
-        self.grid = SampleGrid(ncols=min(self.k, 8))
+        w, op = 128, 0.5
+        self.original = ImageView(caption="input x", width=w, heatmap_opacity=op)
+        self.sample = ImageView(caption="sample x'", width=w, heatmap_opacity=op)
+        self.difference = ImageView(caption="x' − x", width=w, heatmap_opacity=1.0)
+        self.mean_map = ImageView(caption="mean attribution", width=w, heatmap_opacity=op)
+        self.std_map = ImageView(caption="std attribution", cmap="sequential", width=w, heatmap_opacity=op)
+        self.grid = SampleGrid(ncols=min(self.k, 8), cell_width=80, heatmap_opacity=op)
         n_pick = max(1, min(int(n_pick), len(self.dataset)))
         self.picker = SampleGrid(
             self.dataset.images[:n_pick], captions=[str(i) for i in range(n_pick)], ncols=min(8, n_pick), cell_width=48,
@@ -161,18 +162,20 @@ class InvarianceExplorer(Explorer):
         self.source_box = ipywidgets.ToggleButtons(options=[("prior", "prior"), ("aggregate posterior", "posterior")],
                                                    value=self.source, description="z_n from")
         self.resample_button = ipywidgets.Button(description=f"resample ×{self.k}", icon="random")
+        self.opacity_box = ipywidgets.FloatSlider(value=op, min=0.0, max=1.0, step=0.05, description="overlay",
+                                                  layout=ipywidgets.Layout(width="260px"))
         self.readout = ipywidgets.HTML()
         self.readout.add_class("invw-invariance-readout")
 
-        images = ipywidgets.HBox([self.original, self.sample, self.difference])
-        maps = ipywidgets.HBox([self.mean_map, self.std_map])
-        controls = ipywidgets.HBox([self.index_box, self.method_box])
+        controls = ipywidgets.HBox([self.index_box, self.method_box, self.opacity_box])
+        images = ipywidgets.HBox([self.original, self.sample, self.difference, self.mean_map, self.std_map])
+        middle = ipywidgets.HBox([self.sliders, self.readout])
         sampling = ipywidgets.HBox([self.source_box, self.resample_button])
-        left = ipywidgets.VBox([controls, images, self.readout])
-        top = ipywidgets.HBox([left, self.sliders])
-        self._containers = [images, maps, controls, sampling, left, top]
-        self._controls = [self.index_box, self.method_box, self.source_box, self.resample_button, self.readout]
-        self._set_body([top, sampling, self.grid, maps, self.picker])
+        self._containers = [controls, images, middle, sampling]
+        self._controls = [self.index_box, self.method_box, self.opacity_box, self.source_box,
+                          self.resample_button, self.readout]
+        self._set_body([controls, images, middle, sampling, self.grid, self.picker])
+        self.opacity_box.observe(self.guard(self._on_opacity), names="value")
 
         self.sliders.observe(self.guard(self._on_values), names="values")
         self.picker.observe(self.guard(self._on_pick), names="selected")
@@ -327,6 +330,10 @@ class InvarianceExplorer(Explorer):
 
     def _on_method_box(self, change: dict) -> None:
         self.set_method(change["new"])
+
+    def _on_opacity(self, change: dict) -> None:
+        for view in (self.original, self.sample, self.mean_map, self.std_map, self.grid):
+            view.heatmap_opacity = float(change["new"])
 
     def _on_source_box(self, change: dict) -> None:
         self.source = change["new"]
