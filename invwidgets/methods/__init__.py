@@ -1,0 +1,13 @@
+from .responses import (  # issue 6: latent responses
+    ConditionedResponses,
+    causal_disentanglement_score,
+    conditioned_response_matrix,
+    intervene,
+    intervention_values,
+    response,
+    response_matrix,
+    response_matrix_loop,
+    sample_prior,
+)
+from .response_maps import ResponseMap, posterior_histogram, response_map  # issue 6
+from .disentanglement import DCIResult, MIGResult, dci, mig  # issue 6

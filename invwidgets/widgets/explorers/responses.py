@@ -127,6 +127,7 @@ class ResponseExplorer(Explorer):
         if resolution < 3:
             raise ValueError(f"resolution must be at least 3, got {resolution}")
         super().__init__(device=device)
+        self.add_class("invw-response-explorer")
         self.model = autoencoder
         self.dataset = dataset
         self.seed = int(seed)
@@ -175,6 +176,9 @@ class ResponseExplorer(Explorer):
                                              colorscale="Viridis", hovertemplate="j=%{y} → i=%{x}: %{z:.3f}<extra></extra>"))
         self.matrix_fig.data[0].on_click(self.guard(self._on_matrix_click))
         self.cell_images = SampleGrid(cell_width=56)
+        # stable hooks for browser tests and custom CSS
+        self.matrix_fig.add_class("invw-response-matrix")
+        self.cell_images.add_class("invw-response-cell-images")
         self.cell_fig = _figure(330, 260, "click a cell of M", xaxis=dict(title="intervention value v"),
                                 yaxis=dict(title="R(z)_i"))
         self.cell_fig.add_trace(go.Scatter(x=[], y=[], mode="lines+markers", name="R(z)_i"))
