@@ -135,6 +135,25 @@ def test_resampling_with_a_fixed_seed_is_deterministic(data):
     assert not np.array_equal(grids[0][0], grids[0][1])
 
 
+def test_resampled_grid_matches_the_methods_layer(data):
+    from invwidgets.methods.attribution import attribute, composed_classifier
+    from invwidgets.methods.invariances import invariant_samples
+
+    model = TinySVAE()
+    ex = InvarianceExplorer(model, data, k=10, device="cpu", seed=4)  # 10 > attribution_batch: two batches
+    try:
+        assert ex.wait_idle(30)
+        s = invariant_samples(model, data.images[:1], 10, torch.Generator().manual_seed(4))
+        np.testing.assert_allclose(ex.grid.images[..., 0] / 255.0, s.images[0, :, 0].numpy(), atol=1 / 255 + 1e-6)
+        attr = attribute(composed_classifier(model), s.images[0], int(s.label[0]), "integrated_gradients")
+        bound = float(attr.sum(1).abs().max())
+        assert ex.grid.heatmap_limits == pytest.approx((-bound, bound), rel=1e-5)
+        closed = composed_classifier(model)(s.images[0]).argmax(1).tolist()
+        assert ex.sample_predictions == closed
+    finally:
+        ex.close()
+
+
 def test_resample_button_and_posterior_source(explorer):
     before = explorer.grid.images.copy()
     explorer.resample_button.click()

@@ -80,6 +80,9 @@ class InvarianceExplorer(Explorer):
     prediction = traitlets.Dict({}, help="Predicted class and probability per classifier")
     sample_predictions = traitlets.List([], help="Closed-loop class of each resampled image")
 
+    #: Invariant samples attributed per call in the resample job.
+    attribution_batch = 8
+
     def __init__(
         self,
         svae: Any,
@@ -238,13 +241,15 @@ class InvarianceExplorer(Explorer):
         with torch.no_grad():
             closed = self._f(images).argmax(1).cpu().tolist()
         target = int(s.label[0])
+        # Batches of samples: several times faster than one call per sample (benchmarks/invariances.py),
+        # with progress and a cancellation point between batches.
         attrs = []
-        for i in range(self.k):
+        for start in range(0, self.k, self.attribution_batch):
             if job is not None:
                 job.check()
-                job.progress(i, self.k, "attribution")
-            attrs.append(self._attribute(images[i : i + 1], target, method)[0])
-        per = torch.stack(attrs)
+                job.progress(start, self.k, "attribution")
+            attrs.append(self._attribute(images[start : start + self.attribution_batch], target, method))
+        per = torch.cat(attrs)
         return {
             "images": images.cpu(), "closed_loop": closed, "target": target,
             "attributions": per.cpu(), "mean": per.mean(0).cpu(), "std": per.std(0, unbiased=False).cpu(),
