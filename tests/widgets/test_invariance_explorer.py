@@ -175,6 +175,20 @@ def test_every_attribution_method(explorer, method):
     assert explorer.original.heatmap_limits is not None
 
 
+def test_selecting_a_nuisance_slider_shows_its_pixel_map(explorer):
+    from invwidgets.methods.invariances import nuisance_pixel_map
+
+    assert explorer.pixel_map.heatmap_limits is None
+    explorer.sliders.set_state({"selected": 2 + 1})  # nuisance n1, as the front end sends it
+    assert explorer.wait_idle(30)
+    assert explorer.pixel_map.caption == "∂x'/∂n1"
+    z = torch.tensor(explorer.sliders.values)
+    bound = float(nuisance_pixel_map(explorer.model, z, 1).sum(0).abs().max())
+    assert explorer.pixel_map.heatmap_limits == pytest.approx((-bound, bound), rel=1e-5)
+    explorer.sliders.set_state({"selected": 0})  # a class slider: no map request, no error
+    assert explorer.wait_idle(30) and explorer.error == ""
+
+
 def test_overlay_opacity_applies_to_every_heatmap_view(explorer):
     explorer.opacity_box.value = 0.8
     for view in (explorer.original, explorer.sample, explorer.mean_map, explorer.std_map, explorer.grid):

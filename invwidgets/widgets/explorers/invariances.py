@@ -19,7 +19,7 @@ import traitlets
 
 from ...data import Dataset
 from ...methods.attribution import METHODS, attribute, composed_classifier
-from ...methods.invariances import aggregate_posterior, check_svae, invariant_samples
+from ...methods.invariances import aggregate_posterior, check_svae, invariant_samples, nuisance_pixel_map
 from ..views import ImageView, LatentSliders, SampleGrid
 from .base import Explorer, as_batch
 
@@ -153,6 +153,7 @@ class InvarianceExplorer(Explorer):
         self.difference = ImageView(caption="x' − x", width=w, heatmap_opacity=1.0)
         self.mean_map = ImageView(caption="mean attribution", width=w, heatmap_opacity=op)
         self.std_map = ImageView(caption="std attribution", cmap="sequential", width=w, heatmap_opacity=op)
+        self.pixel_map = ImageView(caption="∂x'/∂n (select a nuisance slider)", width=w, heatmap_opacity=1.0)
         self.grid = SampleGrid(ncols=min(self.k, 8), cell_width=80, heatmap_opacity=op)
         n_pick = max(1, min(int(n_pick), len(self.dataset)))
         self.picker = SampleGrid(
@@ -171,7 +172,8 @@ class InvarianceExplorer(Explorer):
         self.readout.add_class("invw-invariance-readout")
 
         controls = ipywidgets.HBox([self.index_box, self.method_box, self.opacity_box])
-        images = ipywidgets.HBox([self.original, self.sample, self.difference, self.mean_map, self.std_map])
+        images = ipywidgets.HBox([self.original, self.sample, self.difference, self.mean_map, self.std_map,
+                                  self.pixel_map])
         middle = ipywidgets.HBox([self.sliders, self.readout])
         sampling = ipywidgets.HBox([self.source_box, self.resample_button])
         self._containers = [controls, images, middle, sampling]
@@ -181,6 +183,7 @@ class InvarianceExplorer(Explorer):
         self.opacity_box.observe(self.guard(self._on_opacity), names="value")
 
         self.sliders.observe(self.guard(self._on_values), names="values")
+        self.sliders.observe(self.guard(self._on_selected), names="selected")
         self.picker.observe(self.guard(self._on_pick), names="selected")
         self.index_box.observe(self.guard(self._on_index_box), names="value")
         self.method_box.observe(self.guard(self._on_method_box), names="value")
@@ -317,6 +320,19 @@ class InvarianceExplorer(Explorer):
         self.run_in_worker("original", compute, self._x, self.method,
                            on_result=lambda a: self.original.set_heatmap(a.sum(0)))
 
+    def _request_pixel_map(self) -> None:
+        j = self.sliders.selected - self.d_c
+        if self._x is None or not 0 <= j < self.d_n:
+            return
+        z = torch.tensor(self.sliders.values, dtype=torch.float32)
+
+        def show(m: torch.Tensor) -> None:
+            self.pixel_map.caption = f"∂x'/∂n{j}"
+            self.pixel_map.set_image(torch.zeros_like(m))
+            self.pixel_map.set_heatmap(m.sum(0))
+
+        self.run_in_worker("pixel_map", lambda: nuisance_pixel_map(self.model, z, j).cpu(), on_result=show)
+
     def _request_input(self, x: Any, index: int | None = None) -> None:
         self.run_in_worker("input", self._encode_input, x, self.method,
                            on_result=lambda r: self._show_input(r, index))
@@ -324,6 +340,10 @@ class InvarianceExplorer(Explorer):
     # ------------------------------------------------------------------ reactions
     def _on_values(self, change: dict) -> None:
         self._request_frame()
+        self._request_pixel_map()
+
+    def _on_selected(self, change: dict) -> None:
+        self._request_pixel_map()
 
     def _on_pick(self, change: dict) -> None:
         i = change["new"]
@@ -399,7 +419,8 @@ class InvarianceExplorer(Explorer):
     def _owned_widgets(self) -> list[ipywidgets.Widget]:
         owned = [
             getattr(self, name, None)
-            for name in ("sliders", "original", "sample", "difference", "mean_map", "std_map", "grid", "picker")
+            for name in ("sliders", "original", "sample", "difference", "mean_map", "std_map", "pixel_map", "grid",
+                         "picker")
         ]
         extra = [*getattr(self, "_controls", []), *getattr(self, "_containers", [])]
         return [w for w in owned if w is not None] + extra + super()._owned_widgets()
