@@ -277,3 +277,20 @@ def test_shipped_supervised_vae_end_to_end():
         assert sum(c == label for c in ex.sample_predictions) >= 5
     finally:
         ex.close()
+
+
+def test_explorers_close_cleanly(data):
+    import threading
+
+    from invwidgets.worker import get_worker
+
+    get_worker("cpu").stop()
+    baseline = threading.active_count()
+    exs = [InvarianceExplorer(TinySVAE(), data, k=2, device="cpu") for _ in range(4)]
+    for ex in exs:
+        assert ex.wait_idle(30)
+    children = [w for ex in exs for w in ex._owned_widgets()]
+    for ex in exs:
+        ex.close()
+    assert threading.active_count() == baseline
+    assert all(w.comm is None for w in children)
