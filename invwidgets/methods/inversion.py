@@ -1,0 +1,553 @@
+"""Inverting representations with conditional autoregressive models (Nash, Kushman & Williams 2019).
+
+For a frozen network ``f`` and layers ``l``, fit ``p(x | f_l(x))`` (a conditional
+:class:`~invwidgets.models.pixelcnn.GatedPixelCNN`) per layer and an unconditional twin ``p(x)``
+of the same architecture and training budget. Then
+
+* samples of ``p(x | f_l(x))`` show which inputs layer ``l`` cannot tell apart;
+* ``Î(x; f_l(x)) = Ĥ(x) − Ĥ(x | f_l(x))`` in bits, with ``Ĥ`` the held-out cross-entropies
+  (``D·(bpd_uncond − bpd_cond)``), and a paired bootstrap confidence interval over test images;
+* per-pixel conditional entropies ``H(x_i | x_<i, h)`` show where the model is uncertain given h;
+* the same estimate over a classifier's training checkpoints gives Î per layer over training.
+
+Everything here is a plain function over tensors; long work takes an optional worker ``job``
+(progress and cancellation) and ``progress=True`` shows tqdm in scripts. Every random draw takes a
+seed or a ``torch.Generator``.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from ..models.init import init_parameters
+from ..models.pixelcnn import GatedPixelCNN, InversionSet, to_levels
+from .layers import layer_outputs
+
+__all__ = [
+    "DEFAULT_PIXELCNN",
+    "LayerMI",
+    "MIEstimate",
+    "CheckpointMI",
+    "nats_to_bits_per_dim",
+    "bits_per_dim_to_nats",
+    "layer_features",
+    "fit_pixelcnn",
+    "fit_inversions",
+    "fit_inversion_set",
+    "build_inversion_set",
+    "nll_bits",
+    "mutual_information",
+    "entropy_map",
+    "sample_inversion",
+    "mi_over_checkpoints",
+]
+
+#: Default inversion-model architecture for small images (digits): small enough to fit in seconds.
+DEFAULT_PIXELCNN: dict[str, Any] = {"channels": 16, "n_layers": 3, "kernel_size": 3, "cond_hidden": 32}
+
+
+def nats_to_bits_per_dim(nats: float | torch.Tensor, dims: int) -> float | torch.Tensor:
+    """Convert a negative log-likelihood in nats per image to bits per dimension."""
+    return nats / (math.log(2) * dims)
+
+
+def bits_per_dim_to_nats(bpd: float | torch.Tensor, dims: int) -> float | torch.Tensor:
+    """Inverse of :func:`nats_to_bits_per_dim`."""
+    return bpd * math.log(2) * dims
+
+
+def _check_images(x: Any, name: str = "images") -> torch.Tensor:
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise TypeError(f"{name} must be floating point in [0, 1], got dtype {x.dtype}")
+    if x.ndim != 4:
+        raise ValueError(f"{name} must have shape N×C×H×W, got {tuple(x.shape)}")
+    if x.shape[-1] != x.shape[-2]:
+        raise ValueError(f"{name} must be square, got {tuple(x.shape)}")
+    if not torch.isfinite(x).all():
+        raise ValueError(f"{name} contain NaN or infinite values")
+    return x
+
+
+@torch.no_grad()
+def layer_features(classifier: nn.Module, layers: Sequence[str], x: torch.Tensor,
+                   batch_size: int = 512) -> dict[str, torch.Tensor]:
+    """``f_l(x)`` for each layer (module paths, ``probe_layers`` names or ``"input"``), computed
+    in eval mode in batches; float32 on the CPU."""
+    was = classifier.training
+    classifier.eval()
+    try:
+        parts: dict[str, list[torch.Tensor]] = {l: [] for l in layers}
+        dev = next((p.device for p in classifier.parameters()), torch.device("cpu"))
+        for s in range(0, x.shape[0], batch_size):
+            out = layer_outputs(classifier, list(layers), x[s : s + batch_size].to(dev))
+            for l in layers:
+                parts[l].append(out[l].float().cpu())
+    finally:
+        classifier.train(was)
+    return {l: torch.cat(v) for l, v in parts.items()}
+
+
+def _val_split(n: int, val_fraction: float, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    if not 0 < val_fraction < 1:
+        raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction}")
+    perm = torch.randperm(n, generator=generator)
+    n_val = max(1, int(round(n * val_fraction)))
+    return perm[n_val:], perm[:n_val]
+
+
+@torch.no_grad()
+def nll_bits(model: GatedPixelCNN, x: torch.Tensor, h: torch.Tensor | None = None,
+             batch_size: int = 512) -> torch.Tensor:
+    """``−log₂ p(x | h)`` per image in bits, shape ``(N,)`` (float64)."""
+    was = model.training
+    model.eval()
+    dev = next(model.parameters()).device
+    try:
+        out = []
+        for s in range(0, x.shape[0], batch_size):
+            hb = None if h is None else h[s : s + batch_size].to(dev)
+            out.append(-model.log_prob(x[s : s + batch_size].to(dev), hb).double().cpu() / math.log(2))
+    finally:
+        model.train(was)
+    return torch.cat(out)
+
+
+def fit_pixelcnn(
+    model: GatedPixelCNN,
+    x: torch.Tensor,
+    h: torch.Tensor | None = None,
+    *,
+    epochs: int = 20,
+    batch_size: int = 128,
+    lr: float = 2e-3,
+    val_fraction: float = 0.1,
+    seed: int | torch.Generator = 0,
+    job: Any = None,
+    progress: bool = False,
+    step_offset: int = 0,
+    total_steps: int | None = None,
+    message: str = "",
+    normalize: bool = True,
+) -> dict[str, Any]:
+    """Fit ``model`` to ``(x, h)`` by maximum likelihood (Adam), keeping the parameters of the
+    epoch with the lowest validation NLL (early stopping by selection).
+
+    The validation split and the data order come from ``seed``; the model is trained in place and
+    left in eval mode. With ``normalize`` the conditioning inputs are standardised with the
+    training features' statistics (stored in the model). ``job`` gets progress in epochs (offset by ``step_offset`` of
+    ``total_steps``, for multi-model jobs) and may cancel between batches.
+
+    Returns:
+        ``{"train_bpd": [...], "val_bpd": [...], "best_epoch": e}`` (per epoch; epoch 0 = before
+        training).
+    """
+    x = _check_images(x)
+    to_levels(x, model.levels)  # validates the level grid
+    g = seed if isinstance(seed, torch.Generator) else torch.Generator().manual_seed(int(seed))
+    n = x.shape[0]
+    tr, va = _val_split(n, val_fraction, g)
+    dims = x[0].numel()
+    dev = next(model.parameters()).device
+    xt, xv = x[tr].to(dev), x[va].to(dev)
+    ht = hv = None
+    if h is not None:
+        if h.shape[0] != n:
+            raise ValueError(f"h has {h.shape[0]} rows but x has {n}")
+        ht, hv = h[tr].to(dev), h[va].to(dev)
+        if normalize:
+            model.set_cond_normalization(ht)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    b = min(int(batch_size), len(tr))
+
+    def val_bpd() -> float:
+        return float(nll_bits(model, xv, hv).mean()) / dims
+
+    best = val_bpd()
+    best_state = copy.deepcopy(model.state_dict())
+    hist: dict[str, Any] = {"train_bpd": [float("nan")], "val_bpd": [best], "best_epoch": 0}
+    bar = tqdm(range(epochs), desc=message or "fit pixelcnn", disable=not progress, leave=False)
+    total = total_steps if total_steps is not None else epochs
+    for epoch in bar:
+        model.train()
+        perm = torch.randperm(len(tr), generator=g)
+        tot, cnt = 0.0, 0
+        for s in range(0, len(tr) - b + 1, b):
+            idx = perm[s : s + b].to(dev)
+            loss = -model.log_prob(xt[idx], None if ht is None else ht[idx]).mean()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            tot += float(loss.detach()) * len(idx)
+            cnt += len(idx)
+            if job is not None:
+                job.check()
+        model.eval()
+        vb = val_bpd()
+        hist["train_bpd"].append(tot / cnt / math.log(2) / dims)
+        hist["val_bpd"].append(vb)
+        if vb < best:
+            best, hist["best_epoch"] = vb, epoch + 1
+            best_state = copy.deepcopy(model.state_dict())
+        if job is not None:
+            job.progress(step_offset + epoch + 1, total, message)
+        bar.set_postfix(val_bpd=f"{vb:.3f}")
+    bar.close()
+    model.load_state_dict(best_state)
+    model.eval()
+    hist["val_bpd_best"] = best
+    return hist
+
+
+def fit_inversion_set(
+    inversions: InversionSet,
+    classifier: nn.Module | None,
+    images: torch.Tensor,
+    *,
+    names: Sequence[str] | None = None,
+    features: Mapping[str, torch.Tensor] | None = None,
+    epochs: int = 20,
+    batch_size: int = 128,
+    lr: float = 2e-3,
+    val_fraction: float = 0.1,
+    seed: int = 0,
+    job: Any = None,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Fit the models of an existing :class:`InversionSet` in place (see :func:`fit_inversions`).
+
+    Each model is re-initialised from ``seed`` and trained with the same budget, validation split
+    and data order. Returns ``{name: history}``.
+    """
+    images = _check_images(images)
+    names = list(inversions.names if names is None else names)
+    layers = [n for n in names if n != "uncond"]
+    feats = dict(features or {})
+    missing = [l for l in layers if l not in feats]
+    if missing:
+        if classifier is None:
+            raise ValueError(f"pass a classifier (or features) for layers {missing}")
+        feats.update(layer_features(classifier, missing, images))
+    histories: dict[str, Any] = {}
+    total = epochs * len(names)
+    for k, name in enumerate(names):
+        model = inversions[name]
+        init_parameters(model, torch.Generator().manual_seed(int(seed)))
+        histories[name] = fit_pixelcnn(
+            model, images, None if name == "uncond" else feats[name], epochs=epochs, batch_size=batch_size,
+            lr=lr, val_fraction=val_fraction, seed=int(seed), job=job, progress=progress,
+            step_offset=k * epochs, total_steps=total, message=f"fit {name}",
+        )
+    inversions.eval()
+    return histories
+
+
+def fit_inversions(
+    classifier: nn.Module,
+    layers: Sequence[str],
+    images: torch.Tensor,
+    *,
+    levels: int,
+    pixelcnn: Mapping[str, Any] | None = None,
+    include_uncond: bool = True,
+    epochs: int = 20,
+    batch_size: int = 128,
+    lr: float = 2e-3,
+    val_fraction: float = 0.1,
+    seed: int = 0,
+    job: Any = None,
+    progress: bool = False,
+) -> tuple[InversionSet, dict[str, Any]]:
+    """Fit one conditional inversion model ``p(x | f_l(x))`` per layer (and the unconditional
+    twin) on ``images``, all with the same architecture, budget, initial-weight seed, validation
+    split and data order.
+
+    Usable as a worker batch job: ``job`` receives progress (epochs over all models) and the job
+    stops with :class:`~invwidgets.worker.Cancelled` when cancelled.
+
+    Args:
+        classifier: the frozen network (any ``nn.Module``).
+        layers: layer names (module paths, ``probe_layers`` names, or ``"input"``).
+        images: training images N×C×H×W in [0, 1] on ``levels`` levels.
+        levels: number of pixel levels (``Dataset.levels``).
+        pixelcnn: :class:`GatedPixelCNN` arguments (default :data:`DEFAULT_PIXELCNN`).
+        include_uncond: also fit the unconditional model under the name ``"uncond"``.
+        epochs, batch_size, lr, val_fraction, seed: training budget (see :func:`fit_pixelcnn`).
+        job, progress: worker job / tqdm.
+
+    Returns:
+        The :class:`InversionSet` (eval mode) and ``{name: history}``.
+    """
+    images = _check_images(images)
+    layers = list(layers)
+    if not layers and not include_uncond:
+        raise ValueError("nothing to fit: no layers and include_uncond=False")
+    if "uncond" in layers:
+        raise ValueError("'uncond' is reserved for the unconditional model")
+    feats = layer_features(classifier, layers, images) if layers else {}
+    inv = build_inversion_set(images.shape[1:], levels, {l: tuple(feats[l].shape[1:]) for l in layers},
+                              pixelcnn=pixelcnn, include_uncond=include_uncond)
+    hist = fit_inversion_set(inv, classifier, images, features=feats, epochs=epochs, batch_size=batch_size,
+                             lr=lr, val_fraction=val_fraction, seed=seed, job=job, progress=progress)
+    return inv, hist
+
+
+def build_inversion_set(
+    image_shape: Sequence[int],
+    levels: int,
+    cond_shapes: Mapping[str, Sequence[int]],
+    *,
+    pixelcnn: Mapping[str, Any] | None = None,
+    include_uncond: bool = True,
+    source: Mapping[str, Any] | None = None,
+) -> InversionSet:
+    """An untrained :class:`InversionSet` for images of ``image_shape`` (C, H, W) on ``levels``
+    levels, with one conditional model per ``cond_shapes`` entry (plus ``"uncond"``)."""
+    c, hh, ww = (int(s) for s in image_shape)
+    if hh != ww:
+        raise ValueError(f"images must be square, got {tuple(image_shape)}")
+    arch = {**DEFAULT_PIXELCNN, **dict(pixelcnn or {})}
+    arch.update(in_channels=c, image_size=hh, levels=int(levels))
+    shapes: dict[str, Any] = {"uncond": None} if include_uncond else {}
+    shapes.update({str(k): list(v) for k, v in cond_shapes.items()})
+    return InversionSet(arch, shapes, source=source)
+
+
+@dataclass
+class LayerMI:
+    """Î(x; h) for one layer: bits, bits per dimension, and the bootstrap interval (bits)."""
+
+    layer: str
+    mi_bits: float
+    ci_low: float
+    ci_high: float
+    cond_entropy_bits: float
+    dims: int
+
+    @property
+    def mi_bpd(self) -> float:
+        """Î in bits per dimension."""
+        return self.mi_bits / self.dims
+
+    def as_dict(self) -> dict[str, float | str]:
+        """Plain JSON-ready dict."""
+        return {"layer": self.layer, "mi_bits": self.mi_bits, "ci_low": self.ci_low, "ci_high": self.ci_high,
+                "cond_entropy_bits": self.cond_entropy_bits, "mi_bpd": self.mi_bpd}
+
+
+@dataclass
+class MIEstimate:
+    """Held-out estimates: Ĥ(x) (bits per image, with interval) and Î per layer."""
+
+    h_x_bits: float
+    h_x_ci: tuple[float, float]
+    dims: int
+    layers: dict[str, LayerMI] = field(default_factory=dict)
+    confidence: float = 0.95
+    n_test: int = 0
+
+    @property
+    def h_x_bpd(self) -> float:
+        """Ĥ(x) in bits per dimension."""
+        return self.h_x_bits / self.dims
+
+    def mi(self, layer: str) -> float:
+        """Î in bits of ``layer``."""
+        return self.layers[layer].mi_bits
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict."""
+        return {"h_x_bits": self.h_x_bits, "h_x_ci": list(self.h_x_ci), "h_x_bpd": self.h_x_bpd, "dims": self.dims,
+                "confidence": self.confidence, "n_test": self.n_test,
+                "layers": {k: v.as_dict() for k, v in self.layers.items()}}
+
+
+def _percentile_ci(boot: torch.Tensor, confidence: float) -> tuple[float, float]:
+    a = (1 - confidence) / 2
+    q = torch.quantile(boot, torch.tensor([a, 1 - a], dtype=boot.dtype))
+    return float(q[0]), float(q[1])
+
+
+@torch.no_grad()
+def mutual_information(
+    inversions: InversionSet,
+    classifier: nn.Module | None,
+    images: torch.Tensor,
+    *,
+    layers: Sequence[str] | None = None,
+    features: Mapping[str, torch.Tensor] | None = None,
+    n_boot: int = 1000,
+    confidence: float = 0.95,
+    seed: int | torch.Generator = 0,
+) -> MIEstimate:
+    """Î(x; f_l(x)) = Ĥ(x) − Ĥ(x | f_l(x)) in bits on held-out ``images``, with paired bootstrap
+    intervals (the same resampled images for Ĥ(x) and Ĥ(x | h)).
+
+    Args:
+        inversions: fitted models, including ``"uncond"``.
+        classifier: the network whose layers are read (``None`` if ``features`` are given).
+        images: held-out images.
+        layers: which layers (default: all of ``inversions.layers``).
+        features: precomputed ``{layer: f_l(images)}`` (optional).
+        n_boot: bootstrap resamples.
+        confidence: interval coverage.
+        seed: seed or generator of the bootstrap.
+    """
+    images = _check_images(images)
+    if "uncond" not in inversions:
+        raise ValueError("mutual_information needs the unconditional model 'uncond' in the InversionSet")
+    layers = list(inversions.layers if layers is None else layers)
+    if features is None:
+        if classifier is None:
+            raise ValueError("pass a classifier or precomputed features")
+        features = layer_features(classifier, layers, images)
+    g = seed if isinstance(seed, torch.Generator) else torch.Generator().manual_seed(int(seed))
+    n, dims = images.shape[0], images[0].numel()
+    base = nll_bits(inversions["uncond"], images)
+    idx = torch.randint(0, n, (int(n_boot), n), generator=g)
+    est = MIEstimate(h_x_bits=float(base.mean()), h_x_ci=_percentile_ci(base[idx].mean(1), confidence),
+                     dims=dims, confidence=confidence, n_test=n)
+    for layer in layers:
+        cond = nll_bits(inversions[layer], images, features[layer])
+        diff = base - cond
+        lo, hi = _percentile_ci(diff[idx].mean(1), confidence)
+        est.layers[layer] = LayerMI(layer, float(diff.mean()), lo, hi, float(cond.mean()), dims)
+    return est
+
+
+@torch.no_grad()
+def entropy_map(model: GatedPixelCNN, x: torch.Tensor, h: torch.Tensor | None = None) -> torch.Tensor:
+    """Per-pixel conditional entropy ``H(x_i | x_<i, h)`` in bits for one image ``x`` (C×H×W or
+    1×C×H×W), given its true previous pixels; returns H×W (summed over channels)."""
+    if x.ndim == 3:
+        x = x.unsqueeze(0)
+    if h is not None and h.ndim == (len(model.cond_shape or ()) if model.cond_shape else 0):
+        h = h.unsqueeze(0)
+    was = model.training
+    model.eval()
+    dev = next(model.parameters()).device
+    try:
+        ent = model.pixel_entropy(x.to(dev), None if h is None else h.to(dev))
+    finally:
+        model.train(was)
+    return ent[0].sum(0).cpu()
+
+
+@torch.no_grad()
+def sample_inversion(
+    inversions: InversionSet,
+    classifier: nn.Module | None,
+    layer: str,
+    x: torch.Tensor,
+    n: int = 8,
+    *,
+    generator: torch.Generator | int = 0,
+    method: str = "fast",
+    temperature: float = 1.0,
+    h: torch.Tensor | None = None,
+    job: Any = None,
+) -> torch.Tensor:
+    """``n`` samples of ``p(x' | f_l(x))`` for one input ``x`` (C×H×W or 1×C×H×W), shape n×C×H×W.
+
+    ``layer="uncond"`` samples the unconditional model. ``h`` may be given instead of computing
+    ``f_l(x)`` with ``classifier``.
+    """
+    g = generator if isinstance(generator, torch.Generator) else torch.Generator().manual_seed(int(generator))
+    model = inversions[layer]
+    if layer == "uncond":
+        return model.sample(n, None, g, method=method, temperature=temperature, job=job).cpu()
+    if h is None:
+        if x.ndim == 3:
+            x = x.unsqueeze(0)
+        if classifier is None:
+            raise ValueError("pass a classifier or h")
+        h = layer_features(classifier, [layer], x[:1])[layer]
+    elif h.ndim == len(model.cond_shape or ()):
+        h = h.unsqueeze(0)
+    hb = h[:1].expand(int(n), *h.shape[1:]).contiguous()
+    return model.sample(None, hb, g, method=method, temperature=temperature, job=job).cpu()
+
+
+@dataclass
+class CheckpointMI:
+    """Î per layer over training checkpoints: ``estimates[epoch]`` is an :class:`MIEstimate`."""
+
+    epochs: list[int]
+    layers: list[str]
+    estimates: dict[int, MIEstimate]
+
+    def curve(self, layer: str) -> list[float]:
+        """Î (bits) of ``layer`` at each epoch."""
+        return [self.estimates[e].mi(layer) for e in self.epochs]
+
+    def intervals(self, layer: str) -> list[tuple[float, float]]:
+        """Bootstrap intervals of ``layer`` at each epoch."""
+        return [(self.estimates[e].layers[layer].ci_low, self.estimates[e].layers[layer].ci_high) for e in self.epochs]
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict."""
+        return {"epochs": self.epochs, "layers": self.layers,
+                "estimates": {str(e): self.estimates[e].as_dict() for e in self.epochs}}
+
+
+def mi_over_checkpoints(
+    checkpoints: Mapping[int, nn.Module],
+    layers: Sequence[str],
+    train_images: torch.Tensor,
+    test_images: torch.Tensor,
+    *,
+    levels: int,
+    inversions: Mapping[int, InversionSet] | None = None,
+    pixelcnn: Mapping[str, Any] | None = None,
+    epochs: int = 20,
+    seed: int = 0,
+    n_boot: int = 1000,
+    job: Any = None,
+    progress: bool = False,
+) -> tuple[CheckpointMI, dict[int, InversionSet]]:
+    """Î per layer at each classifier checkpoint (epoch → model): a fresh conditional model per
+    (checkpoint, layer), one shared unconditional model, all with the same budget.
+
+    ``inversions`` may hold already-fitted sets per epoch (then nothing is fitted for them; each
+    must include ``"uncond"``). Returns the estimates and the fitted sets.
+    """
+    eps = sorted(int(e) for e in checkpoints)
+    fitted: dict[int, InversionSet] = dict(inversions or {})
+    todo = [e for e in eps if e not in fitted]
+
+    class _Offset:  # maps each fit's progress onto the whole job
+        def __init__(self, k: int) -> None:
+            self.k = k
+
+        def check(self) -> None:
+            job.check()
+
+        def progress(self, done: float, total: float | None = None, message: str = "") -> None:
+            job.progress(self.k * (total or 0) + done, (total or 0) * len(todo), f"epoch {eps_todo[self.k]}: {message}")
+
+    eps_todo = todo
+    uncond = None
+    for k, e in enumerate(todo):
+        sub = None if job is None else _Offset(k)
+        inv, _ = fit_inversions(checkpoints[e], layers, train_images, levels=levels, pixelcnn=pixelcnn,
+                                include_uncond=uncond is None, epochs=epochs, seed=seed, job=sub, progress=progress)
+        if uncond is None:
+            uncond = inv["uncond"]
+        else:  # share the one unconditional model
+            full = InversionSet(inv.config["pixelcnn"], {"uncond": None, **{l: inv.config["cond_shapes"][l] for l in layers}})
+            full.load_state_dict({**{f"models.uncond.{k2}": v for k2, v in uncond.state_dict().items()},
+                                  **{k2: v for k2, v in inv.state_dict().items()}})
+            inv = full.eval()
+        fitted[e] = inv
+    estimates = {e: mutual_information(fitted[e], checkpoints[e], test_images, layers=layers, n_boot=n_boot, seed=seed)
+                 for e in eps}
+    return CheckpointMI(eps, list(layers), estimates), fitted
