@@ -82,6 +82,13 @@ class WorkerClient(traitlets.HasTraits):
         with STATE_LOCK:
             super().set_state(sync_data)  # type: ignore[misc]
 
+    def _handle_msg(self, msg: dict) -> None:
+        """Every message from the front end (state updates and custom messages) is handled
+        under the state lock: with JupyterLab 4.6's comms over subshells these handlers run on
+        a subshell thread, concurrently with the worker thread and the main thread."""
+        with STATE_LOCK:
+            super()._handle_msg(msg)  # type: ignore[misc]
+
     def set_traits_threadsafe(self, **values: Any) -> None:
         """Set several traits from any thread, in one message, inside the captured context."""
 

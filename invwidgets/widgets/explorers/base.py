@@ -55,7 +55,11 @@ class Explorer(WorkerClient, ipywidgets.VBox):
 
     def close(self) -> None:
         """Close the explorer, the views it owns and release the worker."""
-        for child in self._owned_widgets():
+        try:
+            owned = self._owned_widgets()
+        except AttributeError:  # a half-built explorer whose constructor raised
+            owned = []
+        for child in owned:
             child.close()
         super().close()
 
