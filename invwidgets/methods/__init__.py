@@ -11,3 +11,15 @@ from .responses import (  # issue 6: latent responses
 )
 from .response_maps import ResponseMap, posterior_histogram, response_map  # issue 6
 from .disentanglement import DCIResult, MIGResult, dci, mig  # issue 6
+from .invariances import (  # issue 3: supervised-VAE invariances
+    InvariantSamples,
+    aggregate_posterior,
+    invariance_rates,
+    invariant_samples,
+    nuisance_interpolation,
+    nuisance_pixel_map,
+    nuisance_traversal,
+    sample_class,
+    sample_nuisance,
+)
+from .attribution import AttributionStats, attribute, attribution_stats, composed_classifier, integrated_gradients  # issue 3
