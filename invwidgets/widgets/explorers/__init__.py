@@ -1,8 +1,9 @@
 """Per-method explorers: ipywidgets layouts of views and plotly charts driven by the worker."""
 
 from .base import Explorer
+from .factors import FactorExplorer
 from .invariances import InvarianceExplorer
 from .latent import LatentExplorer
 from .responses import ResponseExplorer
 
-__all__ = ["Explorer", "InvarianceExplorer", "LatentExplorer", "ResponseExplorer"]
+__all__ = ["Explorer", "FactorExplorer", "InvarianceExplorer", "LatentExplorer", "ResponseExplorer"]
