@@ -221,3 +221,22 @@ def test_many_explorers_close_cleanly():
     for ex in exs:
         ex.close()
     assert threading.active_count() == baseline
+
+
+def test_dragging_the_selected_latent_does_not_recompute_its_traversal(explorer):
+    explorer.sliders.selected = 1
+    assert explorer.wait_idle(10)
+    before = explorer.traversal.images.copy()
+    computed = explorer.worker.computed
+    values = list(explorer.sliders.values)
+    values[1] = explorer.sliders.minimum[1]
+    explorer.sliders.set_state({"values": values})
+    assert explorer.wait_idle(10)
+    assert explorer.worker.computed - computed == 1  # the decoded image only
+    np.testing.assert_array_equal(explorer.traversal.images, before)
+    # Moving another latent changes the traversal's base point.
+    values[0] = explorer.sliders.maximum[0]
+    explorer.sliders.set_state({"values": values})
+    assert explorer.wait_idle(10)
+    assert explorer.worker.computed - computed == 3
+    assert not np.array_equal(explorer.traversal.images, before)

@@ -242,14 +242,15 @@ class LatentExplorer(Explorer):
     def _current(self) -> torch.Tensor:
         return torch.tensor(self.sliders.values, dtype=torch.float32)
 
-    def _request_frames(self) -> None:
+    def _request_frames(self, traversal: bool = True) -> None:
         z = self._current()
         key = ("decode", id(self.model), tuple(round(v, 6) for v in self.sliders.values))
         self.run_in_worker(
             "decode", lambda: self._decode(z.unsqueeze(0))[0], cache_key=key,
             on_result=self.decoded.set_image,
         )
-        self._request_traversal(z)
+        if traversal:
+            self._request_traversal(z)
 
     def _request_traversal(self, z: torch.Tensor) -> None:
         j = self.sliders.selected
@@ -265,7 +266,12 @@ class LatentExplorer(Explorer):
         )
 
     def _on_values(self, change: dict) -> None:
-        self._request_frames()
+        old, new = change["old"] or [], change["new"] or []
+        moved = [i for i, (a, b) in enumerate(zip(old, new)) if a != b]
+        # The traversal of the selected latent does not depend on that latent's own value:
+        # while the user drags it, only the decoded image needs the worker.
+        only_selected = len(old) == len(new) and moved == [self.sliders.selected]
+        self._request_frames(traversal=not only_selected)
 
     def _on_selected(self, change: dict) -> None:
         self._request_traversal(self._current())
