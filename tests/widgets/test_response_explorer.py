@@ -64,6 +64,19 @@ def test_initial_state(explorer):
     assert explorer.decoded.image.shape == (16, 16, 1)
     assert explorer.map.divergence.shape == (12, 12)
     assert explorer.posterior is not None and float(explorer.posterior.sum()) > 0
+    assert explorer.kl_per_dim is None  # not a VAE: no posterior variance to compare with
+
+
+def test_vae_shows_kl_per_dim_beside_the_diagonal(data):
+    from invwidgets import zoo
+
+    ex = make(zoo.load("vae-sprites-s0"), data, n_samples=64)
+    try:
+        assert ex.kl_per_dim is not None and ex.kl_per_dim.shape == (8,)
+        assert list(ex.vector_fig.data[4].y) == pytest.approx(ex.kl_per_dim.tolist())
+        assert torch.equal(ex.kl_per_dim > 0.5, ex.matrix.diagonal() > 0.5)  # active units
+    finally:
+        ex.close()
 
 
 def test_clicking_a_matrix_cell_shows_interventions(explorer):

@@ -27,6 +27,7 @@ import torch
 import traitlets
 
 from ...data import BaseDataset, traversal
+from ...models import gaussian_kl
 from ...methods.disentanglement import dci, mig
 from ...methods.response_maps import ResponseMap, posterior_histogram, response_map
 from ...methods.responses import (
@@ -162,6 +163,7 @@ class ResponseExplorer(Explorer):
         self.cell_response: torch.Tensor | None = None
         self.current_response: torch.Tensor | None = None
         self.posterior: torch.Tensor | None = None
+        self.kl_per_dim: torch.Tensor | None = None
         self.traversal_codes: torch.Tensor | None = None
         self.radius = float(radius)
         self.resolution = int(resolution)
@@ -195,7 +197,7 @@ class ResponseExplorer(Explorer):
         self.redecoded = ImageView(caption="D(R(z))", width=128)
         self.vector_fig = _figure(420, 260, "z, R(z), R(z) − z and diag(M)", barmode="group",
                                   xaxis=dict(dtick=1, title="latent"))
-        for label in ("z", "R(z)", "R(z) − z", "diag M"):
+        for label in ("z", "R(z)", "R(z) − z", "diag M", "KL per dim"):
             self.vector_fig.add_trace(go.Bar(x=list(range(d)), y=[0.0] * d, name=label))
         intervention_panel = ipywidgets.VBox([
             _header("Intervention"),
@@ -474,12 +476,26 @@ class ResponseExplorer(Explorer):
         self.map_posterior.set_heatmap(torch.log1p(h).flip(0).numpy(), vmin=0.0,
                                        vmax=max(float(torch.log1p(h).max()), 1e-12))
 
-    def _encode_dataset(self) -> torch.Tensor:
+    def _encode_dataset(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Posterior means of the dataset, and the mean KL per latent when the model exposes
+        ``encode_dist`` (a VAE): active units have a large KL and a large diagonal of M."""
         assert self.dataset is not None
-        return encode_mean(self.model, self.dataset[:][0])
+        x = self.dataset[:][0]
+        codes = encode_mean(self.model, x)
+        kl = None
+        encode_dist = getattr(self.model, "encode_dist", None)
+        if callable(encode_dist) and getattr(self.model, "variational", True):
+            with torch.inference_mode():
+                mu, logvar = encode_dist(x.to(_model_device(self.model) or self.device))
+            kl = gaussian_kl(mu.float().cpu(), logvar.float().cpu()).mean(0)
+        return codes, kl
 
-    def _show_codes(self, codes: torch.Tensor) -> None:
+    def _show_codes(self, result: tuple[torch.Tensor, torch.Tensor | None]) -> None:
+        codes, kl = result
         self.codes = codes
+        self.kl_per_dim = kl
+        if kl is not None:
+            self.vector_fig.data[4].y = kl.tolist()
         self._show_posterior()
 
     # ------------------------------------------------------------------ 4. factors
