@@ -3,7 +3,8 @@
 from .base import Explorer
 from .factors import FactorExplorer
 from .invariances import InvarianceExplorer
+from .inversion import InversionExplorer
 from .latent import LatentExplorer
 from .responses import ResponseExplorer
 
-__all__ = ["Explorer", "FactorExplorer", "InvarianceExplorer", "LatentExplorer", "ResponseExplorer"]
+__all__ = ["Explorer", "FactorExplorer", "InvarianceExplorer", "InversionExplorer", "LatentExplorer", "ResponseExplorer"]

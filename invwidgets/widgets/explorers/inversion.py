@@ -1,0 +1,309 @@
+"""InversionExplorer: samples of p(x | f_l(x)), per-pixel entropy, Î per layer and over training."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import ipywidgets
+import numpy as np
+import plotly.graph_objects as go
+import torch
+import traitlets
+from torch import nn
+
+from ...data import Dataset
+from ...methods.inversion import (
+    CheckpointMI,
+    MIEstimate,
+    entropy_map,
+    fit_inversions,
+    layer_features,
+    mutual_information,
+    sample_inversion,
+)
+from ...methods.layers import resolve_layer
+from ...models.pixelcnn import InversionSet
+from ..views import ImageView, SampleGrid
+from .base import Explorer, as_batch
+
+__all__ = ["InversionExplorer"]
+
+
+class InversionExplorer(Explorer):
+    """Explore what a classifier's layers keep of the input (Nash et al. 2019).
+
+    Pick an input (grid) and a layer (dropdown): the explorer shows ``n_samples`` draws from the
+    inversion model ``p(x | f_l(x))`` beside the input, the input with its per-pixel conditional
+    entropy ``H(x_i | x_<i, f_l(x))`` (bits) as a heatmap, a bar chart of Î(x; f_l(x)) per layer
+    with bootstrap intervals and Ĥ(x) as a reference line, and — when ``checkpoint_mi`` is given —
+    an epoch slider over the classifier's checkpoints with Î curves per layer.
+
+    All model work runs in the background worker. Without ``inversions`` the models are fitted
+    there as a batch job (progress in the status line, cancellable with :meth:`cancel`).
+
+    Parameters
+    ----------
+    classifier:
+        Any ``nn.Module``; its layers are named by module path (or ``probe_layers`` names).
+    layers:
+        The layers to invert (``"input"`` = the image itself).
+    dataset:
+        An :class:`invwidgets.data.Dataset` on discrete levels (``levels`` set): the images to
+        pick from, and the held-out images of the MI estimate (unless ``test_set`` is given).
+    inversions:
+        A fitted :class:`~invwidgets.models.pixelcnn.InversionSet` with ``"uncond"`` and these
+        layers, e.g. from the zoo; ``None`` fits one on ``train_set`` (default: ``dataset``).
+    train_set, test_set:
+        Images to fit on / to estimate MI on (defaults: ``dataset``).
+    checkpoint_mi:
+        Î over training (:func:`~invwidgets.methods.inversion.mi_over_checkpoints`), optional.
+    n_samples, n_pick:
+        Samples per input; dataset images offered in the picker.
+    fit:
+        Keyword arguments of :func:`~invwidgets.methods.inversion.fit_inversions` when fitting.
+    n_boot, seed:
+        Bootstrap resamples of the intervals; seed of samples and bootstrap.
+    """
+
+    layer = traitlets.Unicode("", help="The layer whose inversion is shown")
+    index = traitlets.Int(0, help="Index of the picked dataset image")
+    epoch = traitlets.Int(-1, help="Checkpoint epoch shown in the bar chart; -1 = the inversions' own")
+    seed = traitlets.Int(0, help="Seed of the current samples")
+
+    def __init__(
+        self,
+        classifier: nn.Module,
+        layers: Sequence[str],
+        dataset: Dataset,
+        inversions: InversionSet | None = None,
+        *,
+        train_set: Dataset | None = None,
+        test_set: Dataset | None = None,
+        checkpoint_mi: CheckpointMI | None = None,
+        n_samples: int = 8,
+        n_pick: int = 16,
+        fit: Mapping[str, Any] | None = None,
+        n_boot: int = 200,
+        seed: int = 0,
+        device: torch.device | str | None = None,
+    ) -> None:
+        if not isinstance(classifier, nn.Module):
+            raise TypeError(f"classifier must be an nn.Module, got {type(classifier).__name__}")
+        if not isinstance(dataset, Dataset):
+            raise TypeError(f"dataset must be an invwidgets Dataset, got {type(dataset).__name__}; "
+                            "wrap tensors with invwidgets.data.from_tensors(images, levels=...)")
+        if dataset.levels is None:
+            raise ValueError("the dataset must be on discrete levels (Dataset.levels) for a categorical PixelCNN")
+        layers = list(layers)
+        if not layers:
+            raise ValueError("give at least one layer")
+        for l in layers:
+            resolve_layer(classifier, l)  # KeyError with the model's layers for a typo
+        if inversions is not None:
+            if not isinstance(inversions, InversionSet):
+                raise TypeError(f"inversions must be an InversionSet, got {type(inversions).__name__}")
+            missing = [l for l in ["uncond", *layers] if l not in inversions]
+            if missing:
+                raise ValueError(f"inversions lack models for {missing}; have {inversions.names}")
+        if n_samples < 1:
+            raise ValueError(f"n_samples must be positive, got {n_samples}")
+        if checkpoint_mi is not None and not isinstance(checkpoint_mi, CheckpointMI):
+            raise TypeError("checkpoint_mi must be a CheckpointMI from mi_over_checkpoints")
+        super().__init__(device=device)
+        classifier.eval()
+        self.classifier = classifier
+        self.layers = layers
+        self.dataset = dataset
+        self.train_set = train_set or dataset
+        self.test_set = test_set or dataset
+        self.inversions = inversions
+        self.checkpoint_mi = checkpoint_mi
+        self.n_samples = int(n_samples)
+        self.n_boot = int(n_boot)
+        self.mi: MIEstimate | None = None
+        self._fit_kwargs = dict(fit or {})
+        self.seed = int(seed)
+
+        n_pick = max(1, min(int(n_pick), len(dataset)))
+        self.picker = SampleGrid(dataset.images[:n_pick], captions=[str(i) for i in range(n_pick)],
+                                 ncols=min(8, n_pick), cell_width=48)
+        self.picker.selected = 0
+        self.original = ImageView(dataset.images[0], caption="input", width=160)
+        self.entropy = ImageView(dataset.images[0], caption="H(x_i | x_<i, h) bits", width=160, cmap="sequential")
+        self.samples = SampleGrid(ncols=min(4, self.n_samples), cell_width=80)
+        self.layer_picker = ipywidgets.Dropdown(options=layers, value=layers[0], description="layer")
+        self.resample_button = ipywidgets.Button(description="resample", icon="refresh")
+        self.mi_figure = go.FigureWidget(layout=dict(
+            title="Î(x; layer) in bits", height=280, width=420, margin=dict(l=40, r=10, t=40, b=40),
+            yaxis_title="bits", showlegend=True))
+        self.mi_figure.add_bar(x=layers, y=[0.0] * len(layers), name="Î", error_y=dict(type="data", array=[0.0] * len(layers)))
+        self.mi_figure.add_scatter(x=layers, y=[0.0] * len(layers), mode="lines", name="Ĥ(x)",
+                                   line=dict(dash="dash", color="gray"))
+        self.curves_figure: go.FigureWidget | None = None
+        self.epoch_slider: ipywidgets.SelectionSlider | None = None
+        self.note = ipywidgets.HTML("")
+        right: list[ipywidgets.Widget] = [self.mi_figure]
+        if checkpoint_mi is not None:
+            self.curves_figure = go.FigureWidget(layout=dict(
+                title="Î over training", height=280, width=420, margin=dict(l=40, r=10, t=40, b=40),
+                xaxis_title="epoch", yaxis_title="bits"))
+            for l in checkpoint_mi.layers:
+                lo_hi = checkpoint_mi.intervals(l)
+                ys = checkpoint_mi.curve(l)
+                self.curves_figure.add_scatter(
+                    x=checkpoint_mi.epochs, y=ys, mode="lines+markers", name=l,
+                    error_y=dict(type="data", symmetric=False, array=[hi - y for (lo, hi), y in zip(lo_hi, ys)],
+                                 arrayminus=[y - lo for (lo, hi), y in zip(lo_hi, ys)]))
+            self.epoch_slider = ipywidgets.SelectionSlider(options=checkpoint_mi.epochs,
+                                                           value=checkpoint_mi.epochs[-1], description="epoch")
+            right += [self.epoch_slider, self.curves_figure]
+        controls = ipywidgets.HBox([self.layer_picker, self.resample_button])
+        left = ipywidgets.VBox([controls, ipywidgets.HBox([self.original, self.entropy]), self.samples])
+        top = ipywidgets.HBox([left, ipywidgets.VBox(right)])
+        self._containers = [controls, left, top, *top.children[1:]]
+        self._set_body([top, self.note, self.picker])
+
+        self.layer = layers[0]
+        self.layer_picker.observe(self.guard(self._on_layer_pick), names="value")
+        self.observe(self.guard(self._on_layer), names="layer")
+        self.picker.observe(self.guard(self._on_pick), names="selected")
+        self.resample_button.on_click(self.guard(lambda _b: self.resample()))
+        if self.epoch_slider is not None:
+            self.epoch_slider.observe(self.guard(self._on_epoch), names="value")
+
+        if inversions is None:
+            self._start_fit()
+        else:
+            self._request_mi()
+            self._request_samples()
+
+    # ------------------------------------------------------------------ worker requests
+    def _start_fit(self) -> None:
+        kwargs = {"epochs": 10, **self._fit_kwargs}
+        images = self.train_set.images
+        levels = int(self.dataset.levels)  # type: ignore[arg-type]
+
+        def job_fn(job: Any = None) -> InversionSet:
+            inv, _ = fit_inversions(self.classifier, self.layers, images, levels=levels, job=job, **kwargs)
+            return inv
+
+        def done(inv: InversionSet) -> None:
+            self.inversions = inv
+            self.note.value = ""
+            self._request_mi()
+            self._request_samples()
+
+        self.note.value = "<i>fitting inversion models in the background…</i>"
+        self.run_in_worker("fit", job_fn, priority="batch", on_result=done)
+
+    def _compute_mi(self) -> MIEstimate:
+        assert self.inversions is not None
+        return mutual_information(self.inversions, self.classifier, self.test_set.images, layers=self.layers,
+                                  n_boot=self.n_boot, seed=self.seed)
+
+    def _request_mi(self) -> None:
+        self.run_in_worker("mi", self._compute_mi, priority="batch", on_result=self._show_mi)
+
+    def _show_mi(self, est: MIEstimate) -> None:
+        self.mi = est
+        if self.epoch == -1 or self.checkpoint_mi is None:
+            self._draw_bars(est, f"Î(x; layer) in bits (n={est.n_test} held-out images)")
+
+    def _draw_bars(self, est: MIEstimate, title: str) -> None:
+        names = [l for l in self.layers if l in est.layers]
+        ys = [est.layers[l].mi_bits for l in names]
+        with self.mi_figure.batch_update():
+            bar, ref = self.mi_figure.data
+            bar.x, bar.y = names, ys
+            bar.error_y = dict(type="data", symmetric=False,
+                               array=[est.layers[l].ci_high - y for l, y in zip(names, ys)],
+                               arrayminus=[y - est.layers[l].ci_low for l, y in zip(names, ys)])
+            ref.x, ref.y = names, [est.h_x_bits] * len(names)
+            ref.name = f"Ĥ(x) = {est.h_x_bits:.1f} bits"
+            self.mi_figure.layout.title = title
+
+    def _compute_samples(self, layer: str, index: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+        assert self.inversions is not None
+        x = as_batch(self.dataset.images[index], tuple(self.dataset.images.shape[1:]))
+        h = layer_features(self.classifier, [layer], x)[layer]
+        samples = sample_inversion(self.inversions, None, layer, x, self.n_samples, generator=seed, h=h)
+        ent = entropy_map(self.inversions[layer], x, h)
+        return samples, ent
+
+    def _request_samples(self) -> None:
+        if self.inversions is None:
+            return
+        layer, index, seed = self.layer, self.index, self.seed
+
+        def show(result: tuple[torch.Tensor, torch.Tensor]) -> None:
+            samples, ent = result
+            self.samples.set_images(samples, captions=[f"{layer} #{i}" for i in range(len(samples))])
+            self.entropy.set_heatmap(ent.numpy(), vmin=0.0, cmap="sequential")
+            self.entropy.caption = f"H(x_i | x_<i, {layer}): {float(ent.sum()):.1f} bits"
+
+        self.run_in_worker("samples", self._compute_samples, layer, index, seed,
+                           cache_key=("samples", id(self.inversions), layer, index, seed, self.n_samples),
+                           on_result=show)
+
+    # ------------------------------------------------------------------ reactions
+    def _on_layer_pick(self, change: dict) -> None:
+        self.layer = change["new"]
+
+    def _on_layer(self, change: dict) -> None:
+        if change["new"] not in self.layers:
+            raise ValueError(f"unknown layer {change['new']!r}; choose one of {self.layers}")
+        if self.layer_picker.value != change["new"]:
+            self.layer_picker.value = change["new"]
+        self._request_samples()
+
+    def _on_pick(self, change: dict) -> None:
+        i = change["new"]
+        if i is not None and i >= 0:
+            self.select(i)
+
+    def _on_epoch(self, change: dict) -> None:
+        self.show_epoch(int(change["new"]))
+
+    # ------------------------------------------------------------------ public API
+    def select(self, index: int) -> None:
+        """Show the inversions of dataset image ``index``."""
+        if not 0 <= index < len(self.dataset):
+            raise IndexError(f"index {index} out of range for a dataset of {len(self.dataset)}")
+        self.index = int(index)
+        self.original.set_image(self.dataset.images[index])
+        self.entropy.set_image(self.dataset.images[index])
+        self._request_samples()
+
+    def resample(self, seed: int | None = None) -> None:
+        """Draw new samples (with ``seed``, default the next one)."""
+        self.seed = self.seed + 1 if seed is None else int(seed)
+        self._request_samples()
+
+    def show_epoch(self, epoch: int) -> None:
+        """Show the checkpoint estimates of ``epoch`` in the bar chart (the final epoch shows the
+        estimate of the explorer's own inversions when it has them)."""
+        if self.checkpoint_mi is None:
+            raise ValueError("this explorer has no checkpoint_mi")
+        if epoch not in self.checkpoint_mi.epochs:
+            raise ValueError(f"no checkpoint at epoch {epoch}; have {self.checkpoint_mi.epochs}")
+        self.epoch = int(epoch)
+        if self.epoch_slider is not None and self.epoch_slider.value != epoch:
+            self.epoch_slider.value = epoch
+        self._draw_bars(self.checkpoint_mi.estimates[epoch], f"Î(x; layer) at epoch {epoch} (bits)")
+        assert self.curves_figure is not None
+        self.curves_figure.layout.shapes = [dict(type="line", x0=epoch, x1=epoch, yref="paper", y0=0, y1=1,
+                                                 line=dict(color="gray", dash="dot"))]
+
+    def sample_images(self) -> np.ndarray | None:
+        """The samples currently shown (N×H×W×C uint8), or ``None``."""
+        return self.samples.images
+
+    def _owned_widgets(self) -> list[ipywidgets.Widget]:
+        owned: list[ipywidgets.Widget] = [self.picker, self.original, self.entropy, self.samples, self.layer_picker,
+                                          self.resample_button, self.mi_figure, self.note, *self._containers]
+        if self.curves_figure is not None:
+            owned += [self.curves_figure]
+        if self.epoch_slider is not None:
+            owned += [self.epoch_slider]
+        return [*owned, *super()._owned_widgets()]
