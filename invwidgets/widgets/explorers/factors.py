@@ -153,6 +153,7 @@ class FactorExplorer(Explorer):
         self.source_view = ImageView(dataset.images[0], caption="source", width=112)
         self.target_view = ImageView(dataset.images[1], caption="target", width=112)
         self.swap_view = ImageView(caption="target with source's factors", width=112)
+        self.swap_view.add_class("invw-swap-result")
         self.swap_toggles = {n: ipywidgets.ToggleButton(value=False, description=n, tooltip=f"copy {n} from source",
                                                        layout=ipywidgets.Layout(width="auto"))
                              for n in names}
@@ -193,6 +194,8 @@ class FactorExplorer(Explorer):
         c, h, w = dataset.shape
         self.sketch_a = SketchPad(h, w, brush=1)
         self.sketch_b = SketchPad(h, w, brush=1)
+        self.sketch_a.add_class("invw-sketch-a")
+        self.sketch_b.add_class("invw-sketch-b")
         self.concept_name = ipywidgets.Text(value="concept", description="concept",
                                             layout=ipywidgets.Layout(width="220px"))
         self.concept_steps = ipywidgets.IntSlider(value=300, min=20, max=3000, step=20, description="steps")
