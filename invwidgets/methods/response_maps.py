@@ -161,7 +161,7 @@ def response_map(
     radius: float = 2.0,
     resolution: int = 64,
     per_step: bool = False,
-    batch_size: int | None = 4096,
+    batch_size: int | None = 1024,
 ) -> ResponseMap:
     """Compute the response map of ``autoencoder`` around ``base`` in latents ``dims``.
 

@@ -162,7 +162,7 @@ def decode_mean(autoencoder: Any, z: torch.Tensor, batch_size: int | None = 1024
         return _batched(run, z, batch_size)
 
 
-def response(autoencoder: Any, z: torch.Tensor, batch_size: int | None = 256) -> torch.Tensor:
+def response(autoencoder: Any, z: torch.Tensor, batch_size: int | None = 1024) -> torch.Tensor:
     """The response function ``R(z) = E(D(z))``: decode, then re-encode, using means (N×d, CPU).
 
     Args:
@@ -303,7 +303,7 @@ def response_matrix_from(
     values: torch.Tensor,
     *,
     base_response: torch.Tensor | None = None,
-    batch_size: int | None = 256,
+    batch_size: int | None = 1024,
     full: bool = True,
 ) -> torch.Tensor:
     """The response matrix of given base latents and intervention values, in one batched pass.
@@ -344,7 +344,7 @@ def response_matrix_loop(
     z: torch.Tensor,
     values: torch.Tensor,
     *,
-    batch_size: int | None = 256,
+    batch_size: int | None = 1024,
 ) -> torch.Tensor:
     """The same matrix as :func:`response_matrix_from`, computed as the reference implementation
     does: one latent at a time, computing ``R(z)`` and ``R(z̃ⱼ)`` per latent (2·d model calls).
@@ -371,7 +371,7 @@ def response_matrix(
     codes: torch.Tensor | None = None,
     pool: torch.Tensor | None = None,
     generator: torch.Generator | int = 0,
-    batch_size: int | None = 256,
+    batch_size: int | None = 1024,
 ) -> torch.Tensor:
     """The latent response matrix ``M`` (d×d; rows = intervened latent, columns = responding).
 
@@ -485,7 +485,7 @@ def conditioned_response_matrix(
     generator: torch.Generator | int = 0,
     factors: Sequence[str | int] | None = None,
     variant: str = "mean",
-    batch_size: int | None = 256,
+    batch_size: int | None = 1024,
     progress: ProgressFn | None = None,
 ) -> ConditionedResponses:
     """The conditioned response matrix ``C`` (K×d) over exact one-factor traversals.
