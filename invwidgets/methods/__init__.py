@@ -23,3 +23,16 @@ from .invariances import (  # issue 3: supervised-VAE invariances
     sample_nuisance,
 )
 from .attribution import AttributionStats, attribute, attribution_stats, composed_classifier, integrated_gradients  # issue 3
+from .layers import INPUT, layer_output, layer_outputs, layer_shapes, list_layers, resolve_layer  # issue 5
+from .inversion import (  # issue 5: inversion models and mutual information
+    CheckpointMI,
+    LayerMI,
+    MIEstimate,
+    build_inversion_set,
+    entropy_map,
+    fit_inversions,
+    layer_features,
+    mi_over_checkpoints,
+    mutual_information,
+    sample_inversion,
+)

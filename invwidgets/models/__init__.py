@@ -10,6 +10,7 @@ from .init import init_parameters
 from .losses import autoencoder_loss, bernoulli_nll, gaussian_kl, squared_error
 from .svae import SupervisedVAE, SVAEOutput, svae_loss, train_svae  # issue 3
 from .baseline import TrunkClassifier  # issue 3
+from .pixelcnn import GatedPixelCNN, InversionSet, to_levels  # issue 5
 
 __all__ = [
     "Autoencoder",
@@ -25,3 +26,4 @@ __all__ = [
     "squared_error",
 ]
 __all__ += ["SupervisedVAE", "SVAEOutput", "TrunkClassifier", "svae_loss", "train_svae"]  # issue 3
+__all__ += ["GatedPixelCNN", "InversionSet", "to_levels"]  # issue 5
