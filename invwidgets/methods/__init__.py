@@ -36,3 +36,22 @@ from .inversion import (  # issue 5: inversion models and mutual information
     mutual_information,
     sample_inversion,
 )
+from .factors import (  # issue 4: IIN losses, edits, sensitivity, factor dimensions
+    SequentialSplit,
+    estimate_factor_dims,
+    factor_scores,
+    factor_sensitivity,
+    interpolate_factor,
+    interpolate_latent,
+    log_likelihood,
+    pair_log_likelihood,
+    pair_nll,
+    resample_factor,
+    sample,
+    sensitivity_table,
+    swap_factors,
+    train_iin,
+    unsupervised_nll,
+)
+from .pairs import PairSource, SketchRenderer  # issue 4
+from .fid import fid_lite, frechet_distance  # issue 4

@@ -27,3 +27,5 @@ __all__ = [
 ]
 __all__ += ["SupervisedVAE", "SVAEOutput", "TrunkClassifier", "svae_loss", "train_svae"]  # issue 3
 __all__ += ["GatedPixelCNN", "InversionSet", "to_levels"]  # issue 5
+from .iin import ActNorm, AffineCoupling, DoubleAffineCoupling, FactorIIN, FlowBlock, InvertibleFlow, Shuffle  # noqa: E402  issue 4
+__all__ += ["ActNorm", "AffineCoupling", "DoubleAffineCoupling", "FactorIIN", "FlowBlock", "InvertibleFlow", "Shuffle"]  # issue 4
