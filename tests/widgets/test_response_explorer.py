@@ -30,6 +30,15 @@ class TinyAE(nn.Module):
         return torch.sigmoid(z @ self.dec).view(-1, 1, 16, 16)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Small batches of small models run fastest on one intra-op thread (no spin-waiting)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def data():
     return sprites(size=16, rotations=1)

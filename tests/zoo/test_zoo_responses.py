@@ -18,6 +18,15 @@ from invwidgets.zoo.training import train_autoencoder
 NAMES = [n for kind in SPRITES_KINDS for n in sprites_model_names(kind)] + ["helix-vae"]
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """The cards were computed on one thread; small conv batches also run fastest that way."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def data():
     return sprites(size=16, rotations=1)
@@ -105,12 +114,7 @@ def test_training_is_deterministic_and_reduces_the_loss(data):
         history = train_autoencoder(model, data, hp, torch.Generator().manual_seed(1), False)
         return model, history
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # as the zoo trains: bit-identical runs
-    try:
-        (a, ha), (b, hb) = run(), run()
-    finally:
-        torch.set_num_threads(threads)
+    (a, ha), (b, hb) = run(), run()  # on one thread (fixture), as the zoo trains
     assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
     assert ha == hb
     assert ha["train_loss"][-1] < 0.8 * ha["train_loss"][0]
