@@ -84,6 +84,8 @@ def test_vae_shows_kl_per_dim_beside_the_diagonal(data):
         assert ex.kl_per_dim is not None and ex.kl_per_dim.shape == (8,)
         assert list(ex.vector_fig.data[4].y) == pytest.approx(ex.kl_per_dim.tolist())
         assert torch.equal(ex.kl_per_dim > 0.5, ex.matrix.diagonal() > 0.5)  # active units
+        top2 = torch.argsort(ex.matrix.diagonal(), descending=True, stable=True)[:2].tolist()
+        assert list(ex.map.dims) == top2  # the map starts on the two most informative latents
     finally:
         ex.close()
 

@@ -168,6 +168,8 @@ class ResponseExplorer(Explorer):
         self.radius = float(radius)
         self.resolution = int(resolution)
         self._map_base = z0.clone()
+        self._auto_dims = True  # map the two latents with the largest diagonal of M first
+        self._quiet_controls = False
         names = [f"z{i}" for i in range(d)]
 
         # 1. response matrix and the cell view
@@ -317,6 +319,16 @@ class ResponseExplorer(Explorer):
             with self.matrix_fig.batch_update():
                 self.matrix_fig.data[0].z = m.numpy().tolist()
             self.vector_fig.data[3].y = m.diagonal().tolist()
+            if self._auto_dims:  # until the user picks latents, map the two most informative ones
+                self._auto_dims = False
+                a, b = (int(k) for k in torch.argsort(m.diagonal(), descending=True, stable=True)[:2])
+                if (a, b) != (self.dim_a.value, self.dim_b.value):
+                    self._quiet_controls = True
+                    try:
+                        self.dim_a.value, self.dim_b.value = a, b
+                    finally:
+                        self._quiet_controls = False
+                    self._request_map()
 
         self.run_in_worker("matrix", work, on_result=show)
 
@@ -407,6 +419,7 @@ class ResponseExplorer(Explorer):
     def set_map(self, dims: tuple[int, int] | None = None, radius: float | None = None,
                 resolution: int | None = None, base: Any = None) -> None:
         """Change the response map's latents, radius, resolution or base point and recompute."""
+        self._auto_dims = False
         with self.hold_trait_notifications():
             if base is not None:
                 b = torch.as_tensor(base, dtype=torch.float32).flatten()
@@ -425,6 +438,9 @@ class ResponseExplorer(Explorer):
         self._request_map()
 
     def _on_map_controls(self, change: dict) -> None:
+        if self._quiet_controls:
+            return
+        self._auto_dims = False
         if self.dim_a.value == self.dim_b.value:
             raise ValueError("choose two different latents for the response map")
         self._request_map()
