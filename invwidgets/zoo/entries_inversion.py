@@ -40,6 +40,7 @@ __all__ = [
     "checkpoint_inversions",
     "with_uncond",
     "inversion_metrics",
+    "shipped_results",
     "train_checkpoints",
     "train_inversion_set",
 ]
@@ -248,3 +249,29 @@ for _seed in SEEDS:
             description=f"inversion models of the digits CNN (seed {_seed}) at epoch {_epoch}",
             tags=("inversion",),
         ))
+
+
+def shipped_results(seeds: list[int] | None = None, n_boot: int = 200) -> dict[str, Any]:
+    """Recompute, from the shipped models, Î per layer of the final classifiers and Î over the
+    checkpoints, for each seed, on each seed's test split (bootstrap seed 0).
+
+    Returns:
+        ``{"final": {seed: MIEstimate}, "checkpoints": {seed: CheckpointMI}}``.
+    """
+    from invwidgets.methods.inversion import CheckpointMI
+    from .reproduce import test_split
+
+    out: dict[str, Any] = {"final": {}, "checkpoints": {}}
+    for seed in SEEDS if seeds is None else seeds:
+        test = test_split(f"inv-digits-s{seed}").images
+        ckpts = files.load(f"cnn-digits-ckpts-s{seed}")
+        assert isinstance(ckpts, ClassifierCheckpoints)
+        estimates = {}
+        for epoch in CHECKPOINT_EPOCHS:
+            inv = checkpoint_inversions(seed, epoch)
+            layers = INVERSION_LAYERS if epoch == CHECKPOINT_EPOCHS[-1] else CKPT_LAYERS
+            estimates[epoch] = mutual_information(inv, ckpts.checkpoint(epoch), test, layers=layers,
+                                                  n_boot=n_boot, seed=0)
+        out["final"][seed] = estimates[CHECKPOINT_EPOCHS[-1]]
+        out["checkpoints"][seed] = CheckpointMI(list(CHECKPOINT_EPOCHS), list(CKPT_LAYERS), estimates)
+    return out
