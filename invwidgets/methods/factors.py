@@ -41,6 +41,7 @@ __all__ = [
     "sensitivity_table",
     "factor_scores",
     "estimate_factor_dims",
+    "factor_shares",
     "SequentialSplit",
     "train_iin",
 ]
@@ -373,6 +374,16 @@ def factor_scores(z_all: torch.Tensor, pairs: Mapping[str, tuple[torch.Tensor, t
         cov = ((za - mean) * (zb - mean)).mean(0).sum()
         scores[name] = float(cov / total_var)
     return scores
+
+
+def factor_shares(scores: Mapping[str, float]) -> dict[str, float]:
+    """``softmax(s)``: the fraction of the representation each factor gets (before flooring).
+
+    ``scores`` as returned by :func:`estimate_factor_dims` (residual included). Useful to compare
+    models when ``N`` is small and the floored sizes are coarse.
+    """
+    s = torch.tensor(list(scores.values()), dtype=torch.float64)
+    return dict(zip(scores.keys(), torch.softmax(s, 0).tolist()))
 
 
 def estimate_factor_dims(

@@ -11,6 +11,7 @@ from torch import nn
 from invwidgets.methods.factors import (
     SequentialSplit,
     estimate_factor_dims,
+    factor_shares,
     factor_scores,
     factor_sensitivity,
     interpolate_factor,
@@ -217,6 +218,9 @@ def test_dimension_estimator_recovers_block_sizes():
     assert sizes[0] > sizes[1]
     assert scores["A"] > scores["B"] > 0 and scores["residual"] == 1.0
     assert factor_scores(z_all, pairs) == {k: v for k, v in scores.items() if k != "residual"}
+    shares = factor_shares(scores)
+    assert sum(shares.values()) == pytest.approx(1.0)
+    assert [math.floor(shares[k] * 16) for k in ("A", "B")] == sizes[:2]
 
 
 class TinyClassifier(nn.Module):
