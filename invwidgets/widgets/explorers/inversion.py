@@ -55,7 +55,8 @@ class InversionExplorer(Explorer):
         A fitted :class:`~invwidgets.models.pixelcnn.InversionSet` with ``"uncond"`` and these
         layers, e.g. from the zoo; ``None`` fits one on ``train_set`` (default: ``dataset``).
     train_set, test_set:
-        Images to fit on / to estimate MI on (defaults: ``dataset``).
+        Images to fit on / to estimate MI on (default: ``dataset``; when fitting without either,
+        a seeded 80/20 split of ``dataset``).
     checkpoint_mi:
         Î over training (:func:`~invwidgets.methods.inversion.mi_over_checkpoints`), optional.
     n_samples, n_pick:
@@ -115,6 +116,9 @@ class InversionExplorer(Explorer):
         self.classifier = classifier
         self.layers = layers
         self.dataset = dataset
+        if inversions is None and train_set is None and test_set is None:
+            # fit on 80 % and estimate MI on the held-out 20 % (a stratified, seeded split)
+            train_set, test_set = dataset.split(test_fraction=0.2, seed=int(seed))
         self.train_set = train_set or dataset
         self.test_set = test_set or dataset
         self.inversions = inversions
