@@ -1,8 +1,8 @@
 """invwidgets: Jupyter widgets for understanding neural networks through their invariances.
 
 Layers, data flowing one way: :mod:`invwidgets.data` → :mod:`invwidgets.models` →
-:mod:`invwidgets.methods` → :mod:`invwidgets.worker` → :mod:`invwidgets.widgets` (and the
-pretrained :mod:`invwidgets.zoo`). The names in ``__all__`` are the public API.
+:mod:`invwidgets.methods` → :mod:`invwidgets.zoo` (pretrained models) → :mod:`invwidgets.worker`
+→ :mod:`invwidgets.widgets`. The names in ``__all__`` are the public API.
 
 Names are imported lazily on first use: Jupyter imports ``invwidgets.nodelay`` (and so this
 package) in every server process, which must not pay for torch or start CUDA.
@@ -26,6 +26,10 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     # The diagnose module is callable: iw.diagnose() works, and so does iw.diagnose.Report.
     "diagnose": ("invwidgets.diagnose", None),
     "Explorer": ("invwidgets.widgets", "Explorer"),
+    "InvarianceExplorer": ("invwidgets.widgets.explorers", "InvarianceExplorer"),
+    "FactorExplorer": ("invwidgets.widgets.explorers", "FactorExplorer"),
+    "InversionExplorer": ("invwidgets.widgets.explorers", "InversionExplorer"),
+    "ResponseExplorer": ("invwidgets.widgets.explorers", "ResponseExplorer"),
     "ImageView": ("invwidgets.widgets", "ImageView"),
     "LatentExplorer": ("invwidgets.widgets", "LatentExplorer"),
     "LatentSliders": ("invwidgets.widgets", "LatentSliders"),
@@ -59,6 +63,12 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from . import data, methods, models, widgets, worker, zoo
     from .diagnose import diagnose
+    from .widgets.explorers import (
+        FactorExplorer,
+        InvarianceExplorer,
+        InversionExplorer,
+        ResponseExplorer,
+    )
     from .widgets import (
         Explorer,
         ImageView,

@@ -2,11 +2,21 @@
 
 from .base import WorkerClient
 from .explorers.base import Explorer
-from .explorers.latent import LatentExplorer
+from .explorers import (
+    FactorExplorer,
+    InvarianceExplorer,
+    InversionExplorer,
+    LatentExplorer,
+    ResponseExplorer,
+)
 from .views import ImageView, LatentSliders, SampleGrid, SketchPad
 
 __all__ = [
     "Explorer",
+    "FactorExplorer",
+    "InvarianceExplorer",
+    "InversionExplorer",
+    "ResponseExplorer",
     "ImageView",
     "LatentExplorer",
     "LatentSliders",
