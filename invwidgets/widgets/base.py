@@ -62,6 +62,10 @@ class WorkerClient(traitlets.HasTraits):
         self._worker.acquire()
         self._released = False
         self._handles: dict[Hashable, Handle] = {}
+        #: The message of each view whose last request failed, in order of failure.
+        self._view_errors: dict[str, str] = {}
+        #: Views whose request that shows ``busy`` is running.
+        self._busy_views: set[str] = set()
 
     @property
     def worker(self) -> Worker:
@@ -159,25 +163,30 @@ class WorkerClient(traitlets.HasTraits):
 
         def started() -> None:
             if show_busy:
-                self.status = "busy"
+                self._busy_views.add(view)
+                self._settle()
 
         def finished(value: Any) -> None:
             with self._hold():
                 if on_result is not None:
                     on_result(value)
-                self._settle(clear_error=True)
+                self._view_errors.pop(view, None)
+                self._busy_views.discard(view)
+                self._settle()
 
         def failed(exc: BaseException) -> None:
-            self.error = format_error(exc)
-            self.status = "error"
-            self.progress = {}
+            self._view_errors.pop(view, None)  # re-insert: the newest failure is shown
+            self._view_errors[view] = format_error(exc)
+            self._busy_views.discard(view)
+            self._settle()
 
         def progressed(p: tuple) -> None:
             done, total, message = p
             self.progress = {"done": done, "total": total, "message": message}
 
         def cancelled() -> None:
-            self._settle(clear_error=False)
+            self._busy_views.discard(view)
+            self._settle()
 
         handle = self.worker.submit(
             key, fn, *args, priority=priority, cache_key=cache_key, context=self._ctx,
@@ -195,18 +204,19 @@ class WorkerClient(traitlets.HasTraits):
 
         return contextlib.nullcontext()
 
-    def _settle(self, clear_error: bool) -> None:
-        """After a request finished: idle unless more of this widget's work is queued."""
-        mine = self.worker.pending(lambda k: isinstance(k, tuple) and k[:1] == (id(self),))
-        # The request delivering right now still counts as running.
-        if mine <= 1:
-            self.progress = {}
-            if clear_error:
-                self.error = ""
-            if clear_error or self.status != "error":
-                self.status = "idle"
-        elif clear_error:
+    def _settle(self) -> None:
+        """Derive ``status``, ``error`` and ``progress`` from this widget's requests: the error of
+        the view whose last request failed most recently (a success of one view does not hide
+        another view's failure), else busy while a busy request runs, else idle."""
+        errors = self._view_errors
+        if errors:
+            self.error = next(reversed(errors.values()))
+            self.status = "error"
+        else:
             self.error = ""
+            self.status = "busy" if self._busy_views else "idle"
+        if not self._busy_views:
+            self.progress = {}
 
     def cancel(self, view: str | None = None) -> None:
         """Cancel this widget's request for ``view`` (all of its requests when ``None``)."""

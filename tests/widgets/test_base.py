@@ -50,9 +50,12 @@ def test_error_in_request_sets_error_and_next_request_clears_it():
         assert w.wait_idle(5)
         assert w.status == "error"
         assert w.error == "RuntimeError: decoder failed"
-        w.value = 5
+        w.value = 5  # another view works while "x" stays failed
         assert w.wait_idle(5)
-        assert w.out == 10 and w.status == "idle" and w.error == ""
+        assert w.out == 10 and w.status == "error"
+        w.run_in_worker("x", lambda: 1)
+        assert w.wait_idle(5)
+        assert w.status == "idle" and w.error == ""
     finally:
         w.close()
 
@@ -116,3 +119,21 @@ def test_fifty_widgets_created_and_closed_leave_thread_count_at_baseline():
 def test_format_error():
     assert format_error(ValueError("x")) == "ValueError: x"
     assert format_error(KeyError()) == "KeyError"
+
+
+def test_success_of_one_view_does_not_hide_another_views_failure():
+    w = Echo()
+    try:
+        def fails():
+            raise ValueError("sampling failed")
+
+        w.run_in_worker("a", fails)
+        w.run_in_worker("b", lambda: 1, priority="batch")
+        assert w.wait_idle(5)
+        assert w.status == "error" and w.error == "ValueError: sampling failed"
+        # The failing view succeeding next clears it.
+        w.run_in_worker("a", lambda: 2)
+        assert w.wait_idle(5)
+        assert w.status == "idle" and w.error == ""
+    finally:
+        w.close()
