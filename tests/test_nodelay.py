@@ -35,6 +35,14 @@ import jlab  # noqa: E402
 
 from invwidgets import nodelay  # noqa: E402
 
+
+def _run_async(coro):
+    """Run a coroutine to completion on a fresh event loop in its own thread: the session's
+    browser fixture (playwright's sync API) keeps a loop running in the main thread, where
+    asyncio.run() would refuse."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
 tornado_web = pytest.importorskip("tornado.web")
 from tornado.httpserver import HTTPServer  # noqa: E402
 from tornado.websocket import WebSocketHandler, websocket_connect  # noqa: E402
@@ -128,7 +136,7 @@ async def _roundtrip(handler_cls) -> str:
 
 def test_patch_sets_nodelay_on_open_and_keeps_the_handler_working():
     Handler = _make_handler_class()
-    assert asyncio.run(_roundtrip(Handler)) == "echo:hi"
+    assert _run_async(_roundtrip(Handler)) == "echo:hi"
     assert Handler.nodelay_seen == [0], "tornado's default should be Nagle on (the bug)"
 
     assert nodelay.patch_kernel_websocket(Handler) is True
@@ -136,13 +144,13 @@ def test_patch_sets_nodelay_on_open_and_keeps_the_handler_working():
     assert nodelay.patch_kernel_websocket(Handler) is True  # idempotent: no double wrap
     assert not getattr(Handler.open.__wrapped__, "_invwidgets_nodelay", False)
 
-    assert asyncio.run(_roundtrip(Handler)) == "echo:hi"
+    assert _run_async(_roundtrip(Handler)) == "echo:hi"
     assert Handler.nodelay_seen[-1] != 0
     assert len(Handler.opened) == 2  # the original (async) open still ran
 
     assert nodelay.unpatch_kernel_websocket(Handler) is True
     assert not nodelay.is_patched(Handler)
-    asyncio.run(_roundtrip(Handler))
+    _run_async(_roundtrip(Handler))
     assert Handler.nodelay_seen[-1] == 0
 
 
@@ -310,7 +318,7 @@ async def _open_kernel_websocket_and_probe(server: jlab.JupyterServer) -> tuple[
 
 
 def _probe(server):
-    kernel, probe = asyncio.run(_open_kernel_websocket_and_probe(server))
+    kernel, probe = _run_async(_open_kernel_websocket_and_probe(server))
     mine = [w for w in probe["kernel_websockets"] if w["kernel_id"] == kernel["id"]]
     assert len(mine) == 1, probe
     return mine[0], probe
