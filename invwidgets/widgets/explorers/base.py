@@ -11,7 +11,7 @@ import traitlets
 
 from ..base import WorkerClient
 
-__all__ = ["Explorer", "as_batch"]
+__all__ = ["Explorer", "as_batch", "model_device"]
 
 
 class Explorer(WorkerClient, ipywidgets.VBox):
@@ -87,3 +87,12 @@ def as_batch(x: Any, expected: tuple[int, ...] | None = None, name: str = "input
     if not torch.isfinite(t).all():
         raise ValueError(f"{name} contains NaN or infinite values")
     return t
+
+
+def model_device(model: Any, fallback: torch.device | None = None) -> torch.device | None:
+    """The device of a module's first parameter or buffer; ``fallback`` for a module without
+    any and for objects that are not modules (a user's plain ``encode``/``decode`` object)."""
+    if isinstance(model, torch.nn.Module):
+        for t in (*model.parameters(), *model.buffers()):
+            return t.device
+    return fallback

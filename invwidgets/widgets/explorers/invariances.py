@@ -21,7 +21,7 @@ from ...data import Dataset
 from ...methods.attribution import METHODS, attribute, composed_classifier
 from ...methods.invariances import aggregate_posterior, check_svae, invariant_samples, nuisance_pixel_map
 from ..views import ImageView, LatentSliders, SampleGrid
-from .base import Explorer, as_batch
+from .base import Explorer, as_batch, model_device
 
 __all__ = ["InvarianceExplorer"]
 
@@ -29,13 +29,6 @@ CLASS_WARNING = (
     "Class dimensions feed the classifier: moving them changes the decision, so samples are no "
     "longer invariant transformations of the input."
 )
-
-
-def _model_device(model: Any, fallback: torch.device) -> torch.device:
-    if isinstance(model, torch.nn.Module):
-        for p in model.parameters():
-            return p.device
-    return fallback
 
 
 class InvarianceExplorer(Explorer):
@@ -121,9 +114,9 @@ class InvarianceExplorer(Explorer):
         for m in (svae, external_classifier):
             if isinstance(m, torch.nn.Module):
                 m.eval()
-                if _model_device(m, self.device) != self.device:
+                if model_device(m, self.device) != self.device:
                     m.to(self.device)
-        self._dev = _model_device(svae, self.device)
+        self._dev = model_device(svae, self.device)
         self._f = composed_classifier(svae)
         self._pool: dict[str, torch.Tensor] | None = None
         self._draw = 0

@@ -11,7 +11,7 @@ import traitlets
 
 from ...data import Dataset
 from ..views import ImageView, LatentSliders, SampleGrid
-from .base import Explorer, as_batch
+from .base import Explorer, as_batch, model_device
 
 __all__ = ["LatentExplorer", "check_autoencoder"]
 
@@ -24,15 +24,6 @@ def check_autoencoder(model: Any) -> None:
             f"{type(model).__name__} is not an autoencoder: it has no callable "
             f"{' or '.join(missing)}(). Any object with encode(x) -> z and decode(z) -> x works."
         )
-
-
-def _model_device(model: Any, fallback: torch.device) -> torch.device:
-    if isinstance(model, torch.nn.Module):
-        for p in model.parameters():
-            return p.device
-        for b in model.buffers():
-            return b.device
-    return fallback
 
 
 def _latent_vector(z: Any, name: str = "encode(x)") -> torch.Tensor:
@@ -130,9 +121,9 @@ class LatentExplorer(Explorer):
         self._transform = output_transform
         if isinstance(autoencoder, torch.nn.Module):
             autoencoder.eval()
-            if _model_device(autoencoder, self.device) != self.device:
+            if model_device(autoencoder, self.device) != self.device:
                 autoencoder.to(self.device)
-        self._model_device = _model_device(autoencoder, self.device)
+        self._model_device = model_device(autoencoder, self.device)
 
         # The starting point: the encoding of the first dataset image, or zeros.
         if dataset is not None:

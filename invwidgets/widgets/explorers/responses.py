@@ -39,17 +39,10 @@ from ...methods.responses import (
     response_matrix,
 )
 from ..views import ImageView, LatentSliders, SampleGrid
-from .base import Explorer
+from .base import Explorer, model_device
 from .latent import check_autoencoder
 
 __all__ = ["ResponseExplorer"]
-
-
-def _model_device(model: Any) -> torch.device | None:
-    if isinstance(model, torch.nn.Module):
-        for p in model.parameters():
-            return p.device
-    return None
 
 
 def _header(text: str) -> ipywidgets.HTML:
@@ -140,7 +133,7 @@ class ResponseExplorer(Explorer):
         self._generator = torch.Generator().manual_seed(self.seed)
         if isinstance(autoencoder, torch.nn.Module):
             autoencoder.eval()
-            dev = _model_device(autoencoder)
+            dev = model_device(autoencoder)
             if dev is not None and dev != self.device:
                 autoencoder.to(self.device)
 
@@ -502,7 +495,7 @@ class ResponseExplorer(Explorer):
         encode_dist = getattr(self.model, "encode_dist", None)
         if callable(encode_dist) and getattr(self.model, "variational", True):
             with torch.inference_mode():
-                mu, logvar = encode_dist(x.to(_model_device(self.model) or self.device))
+                mu, logvar = encode_dist(x.to(model_device(self.model) or self.device))
             kl = gaussian_kl(mu.float().cpu(), logvar.float().cpu()).mean(0)
         return codes, kl
 
