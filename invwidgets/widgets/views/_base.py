@@ -11,9 +11,10 @@ import numpy as np
 import traitlets
 
 from ..base import WorkerClient
+from . import colormaps
 from .png import encode_png
 
-__all__ = ["ViewBase", "STATIC"]
+__all__ = ["HeatmapTraits", "ViewBase", "STATIC"]
 
 #: The front-end files (plain ES module + CSS, no build step).
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -70,3 +71,50 @@ class ViewBase(WorkerClient, anywidget.AnyWidget):
         if path is not None:
             Path(path).write_bytes(data)
         return data
+
+
+class HeatmapTraits(traitlets.HasTraits):
+    """The heatmap settings shared by the views that overlay heatmaps (ImageView, SampleGrid):
+    the colormap name and its lookup table (sent to the front end, so the browser and
+    ``to_png()`` agree), the overlay's opacity and the colour bar switch. A change of colormap
+    re-quantises the heatmaps through :meth:`_refresh_heatmap`."""
+
+    _lut = traitlets.Bytes(b"").tag(sync=True)
+    cmap = traitlets.Unicode(colormaps.DIVERGING, help="'diverging' or 'sequential'").tag(
+        sync=True
+    )
+    heatmap_opacity = traitlets.Float(0.6, help="Opacity of the heatmap overlay, 0..1").tag(
+        sync=True
+    )
+    colorbar = traitlets.Bool(True, help="Show the colour bar when there is a heatmap").tag(
+        sync=True
+    )
+
+    def _init_lut(self) -> None:
+        self._lut = colormaps.lut(self.cmap).tobytes()
+
+    def _lut_array(self) -> np.ndarray:
+        return np.frombuffer(self._lut, dtype=np.uint8).reshape(256, 3)
+
+    @traitlets.validate("cmap")
+    def _valid_cmap(self, proposal: dict) -> str:
+        try:
+            return colormaps.cmap_name(proposal["value"])
+        except (TypeError, ValueError) as exc:
+            raise traitlets.TraitError(str(exc)) from None
+
+    @traitlets.validate("heatmap_opacity")
+    def _valid_opacity(self, proposal: dict) -> float:
+        value = float(proposal["value"])
+        if not 0.0 <= value <= 1.0:
+            raise traitlets.TraitError(f"heatmap_opacity must be in [0, 1], got {value}")
+        return value
+
+    @traitlets.observe("cmap")
+    def _cmap_changed(self, change: dict) -> None:
+        with self._hold():  # type: ignore[attr-defined]
+            self._lut = colormaps.lut(change["new"]).tobytes()
+            self._refresh_heatmap()
+
+    def _refresh_heatmap(self) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError

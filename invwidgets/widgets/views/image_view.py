@@ -8,14 +8,14 @@ import numpy as np
 import traitlets
 
 from . import colormaps
-from ._base import ViewBase
+from ._base import HeatmapTraits, ViewBase
 from .compose import composite
 from .encoding import heatmap_limits, heatmap_to_float, image_to_uint8, quantize
 
 __all__ = ["ImageView"]
 
 
-class ImageView(ViewBase):
+class ImageView(HeatmapTraits, ViewBase):
     """One image drawn at native resolution and scaled to ``width`` CSS pixels (pixelated),
     optionally with a heatmap drawn over it through a colormap and a colour bar.
 
@@ -49,13 +49,7 @@ class ImageView(ViewBase):
     _meta = traitlets.Dict({}).tag(sync=True)
     _heatmap = traitlets.Bytes(b"").tag(sync=True)
     _heatmap_meta = traitlets.Dict({}).tag(sync=True)
-    _lut = traitlets.Bytes(b"").tag(sync=True)
 
-    cmap = traitlets.Unicode(colormaps.DIVERGING, help="'diverging' or 'sequential'").tag(
-        sync=True
-    )
-    heatmap_opacity = traitlets.Float(0.6, help="Opacity of the heatmap, 0..1").tag(sync=True)
-    colorbar = traitlets.Bool(True, help="Show the colour bar under a heatmap").tag(sync=True)
     width = traitlets.Int(192, help="Display width in CSS pixels").tag(sync=True)
     caption = traitlets.Unicode("", help="Text under the image").tag(sync=True)
 
@@ -80,38 +74,18 @@ class ImageView(ViewBase):
             cmap=colormaps.cmap_name(cmap), heatmap_opacity=heatmap_opacity, colorbar=colorbar,
             width=width, caption=caption, **kwargs,
         )
-        self._lut = colormaps.lut(self.cmap).tobytes()
+        self._init_lut()
         if image is not None:
             self.set_image(image)
         if heatmap is not None:
             self.set_heatmap(heatmap, vmin=vmin, vmax=vmax)
 
     # ------------------------------------------------------------------ validation
-    @traitlets.validate("cmap")
-    def _valid_cmap(self, proposal: dict) -> str:
-        try:
-            return colormaps.cmap_name(proposal["value"])
-        except (TypeError, ValueError) as exc:
-            raise traitlets.TraitError(str(exc)) from None
-
-    @traitlets.validate("heatmap_opacity")
-    def _valid_opacity(self, proposal: dict) -> float:
-        value = float(proposal["value"])
-        if not 0.0 <= value <= 1.0:
-            raise traitlets.TraitError(f"heatmap_opacity must be in [0, 1], got {value}")
-        return value
-
     @traitlets.validate("width")
     def _valid_width(self, proposal: dict) -> int:
         if proposal["value"] < 1:
             raise traitlets.TraitError(f"width must be at least 1 pixel, got {proposal['value']}")
         return proposal["value"]
-
-    @traitlets.observe("cmap")
-    def _cmap_changed(self, change: dict) -> None:
-        with self._hold():
-            self._lut = colormaps.lut(change["new"]).tobytes()
-            self._refresh_heatmap()
 
     # ------------------------------------------------------------------ API
     @property
@@ -182,5 +156,5 @@ class ImageView(ViewBase):
         idx = None
         if meta:
             idx = np.frombuffer(self._heatmap, dtype=np.uint8).reshape(meta["h"], meta["w"])
-        lut = np.frombuffer(self._lut, dtype=np.uint8).reshape(256, 3)
+        lut = self._lut_array()
         return composite(self._image, idx, lut, self.heatmap_opacity)

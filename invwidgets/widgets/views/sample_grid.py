@@ -10,14 +10,14 @@ import numpy as np
 import traitlets
 
 from . import colormaps
-from ._base import ViewBase
+from ._base import HeatmapTraits, ViewBase
 from .compose import composite, grid
 from .encoding import heatmap_limits, heatmaps_to_float, images_to_uint8, quantize
 
 __all__ = ["SampleGrid"]
 
 
-class SampleGrid(ViewBase):
+class SampleGrid(HeatmapTraits, ViewBase):
     """A grid of same-sized images; clicking a cell selects it (``selected``; −1 = none).
 
     Parameters
@@ -46,20 +46,12 @@ class SampleGrid(ViewBase):
     _meta = traitlets.Dict({}).tag(sync=True)
     _heatmaps = traitlets.Bytes(b"").tag(sync=True)
     _heatmap_meta = traitlets.Dict({}).tag(sync=True)
-    _lut = traitlets.Bytes(b"").tag(sync=True)
 
     captions = traitlets.List(traitlets.Unicode(), help="One caption per cell, or []").tag(
         sync=True
     )
     selected = traitlets.Int(-1, help="Index of the selected cell; -1 when none").tag(sync=True)
     cell_width = traitlets.Int(96, help="Display width of a cell in CSS pixels").tag(sync=True)
-    cmap = traitlets.Unicode(colormaps.DIVERGING, help="'diverging' or 'sequential'").tag(
-        sync=True
-    )
-    heatmap_opacity = traitlets.Float(0.6, help="Opacity of the heatmaps, 0..1").tag(sync=True)
-    colorbar = traitlets.Bool(True, help="Show the colour bar when there are heatmaps").tag(
-        sync=True
-    )
 
     def __init__(
         self,
@@ -85,7 +77,7 @@ class SampleGrid(ViewBase):
             cell_width=cell_width, cmap=colormaps.cmap_name(cmap),
             heatmap_opacity=heatmap_opacity, colorbar=colorbar, **kwargs,
         )
-        self._lut = colormaps.lut(self.cmap).tobytes()
+        self._init_lut()
         if images is not None:
             self.set_images(images, captions=captions, ncols=ncols, heatmaps=heatmaps,
                             vmin=vmin, vmax=vmax)
@@ -129,20 +121,6 @@ class SampleGrid(ViewBase):
             )
         return value
 
-    @traitlets.validate("cmap")
-    def _valid_cmap(self, proposal: dict) -> str:
-        try:
-            return colormaps.cmap_name(proposal["value"])
-        except (TypeError, ValueError) as exc:
-            raise traitlets.TraitError(str(exc)) from None
-
-    @traitlets.validate("heatmap_opacity")
-    def _valid_opacity(self, proposal: dict) -> float:
-        value = float(proposal["value"])
-        if not 0.0 <= value <= 1.0:
-            raise traitlets.TraitError(f"heatmap_opacity must be in [0, 1], got {value}")
-        return value
-
     @traitlets.validate("cell_width")
     def _valid_cell_width(self, proposal: dict) -> int:
         if proposal["value"] < 1:
@@ -150,12 +128,6 @@ class SampleGrid(ViewBase):
                 f"cell_width must be at least 1 pixel, got {proposal['value']}"
             )
         return proposal["value"]
-
-    @traitlets.observe("cmap")
-    def _cmap_changed(self, change: dict) -> None:
-        with self._hold():
-            self._lut = colormaps.lut(change["new"]).tobytes()
-            self._refresh_heatmaps()
 
     # ------------------------------------------------------------------ API
     def set_images(
@@ -209,7 +181,7 @@ class SampleGrid(ViewBase):
             else:
                 self._heat_raw, self._heat_present = heat
             self._heat_given = (vmin, vmax)
-            self._refresh_heatmaps()
+            self._refresh_heatmap()
             if self.selected >= n:
                 self.selected = -1
 
@@ -237,9 +209,9 @@ class SampleGrid(ViewBase):
             if cmap is not None and colormaps.cmap_name(cmap) != self.cmap:
                 self.cmap = cmap
             else:
-                self._refresh_heatmaps()
+                self._refresh_heatmap()
 
-    def _refresh_heatmaps(self) -> None:
+    def _refresh_heatmap(self) -> None:
         raw = getattr(self, "_heat_raw", None)
         if raw is None:
             self._heatmaps = b""
@@ -258,7 +230,7 @@ class SampleGrid(ViewBase):
         if self._cells is None:
             raise ValueError("SampleGrid has no images to export; call set_images first")
         meta = self._heatmap_meta
-        lut = np.frombuffer(self._lut, dtype=np.uint8).reshape(256, 3)
+        lut = self._lut_array()
         idx = None
         if meta:
             idx = np.frombuffer(self._heatmaps, dtype=np.uint8).reshape(
