@@ -194,27 +194,10 @@ def collect_versions() -> dict[str, str | None]:
     return out
 
 
-def _local_default_device(torch) -> Any:
-    """cuda if available, else mps if available, else cpu; INVWIDGETS_DEVICE overrides."""
-    name = os.environ.get(ENV_DEVICE, "").strip()
-    if name:
-        return torch.device(name)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
-
-
 def default_device_name() -> str:
     """The device the worker would use, as a string (imports torch)."""
-    try:
-        from invwidgets.worker import default_device  # the worker's own choice, if present
-    except ImportError:
-        import torch
+    from invwidgets.worker import default_device
 
-        return str(_local_default_device(torch))
     return str(default_device())
 
 

@@ -355,12 +355,7 @@ class Worker:
         elif run_now:
             with self._cond:
                 self._running.append(req)
-            try:
-                self._execute(req)
-            finally:
-                with self._cond:
-                    self._running.remove(req)
-                    self._cond.notify_all()
+            self._execute_registered(req)
         return handle
 
     # ------------------------------------------------------------------ waiting
@@ -416,14 +411,9 @@ class Worker:
                     continue
                 self._running.append(req)
             try:
-                self._execute(req)
+                self._execute_registered(req)
             except BaseException:  # noqa: BLE001 - the worker must live on whatever happens
                 self._recent_errors.append(traceback.format_exc())
-            finally:
-                with self._cond:
-                    if req in self._running:
-                        self._running.remove(req)
-                    self._cond.notify_all()
 
     def _run_pending_interactive(self) -> None:
         """Run every queued interactive request now (called from inside a batch job)."""
@@ -433,12 +423,17 @@ class Worker:
                     return
                 req = self._interactive.popitem(last=False)[1]
                 self._running.append(req)
-            try:
-                self._execute(req)
-            finally:
-                with self._cond:
+            self._execute_registered(req)
+
+    def _execute_registered(self, req: _Request) -> None:
+        """Execute a request already listed as running; unlist it and wake waiters after."""
+        try:
+            self._execute(req)
+        finally:
+            with self._cond:
+                if req in self._running:
                     self._running.remove(req)
-                    self._cond.notify_all()
+                self._cond.notify_all()
 
     def _is_latest(self, req: _Request) -> bool:
         with self._cond:
@@ -495,21 +490,20 @@ class Worker:
         An exception in a callback is passed to ``on_error`` (when that is not the failing
         callback itself) and never escapes into the worker thread.
         """
-        try:
+        def call(fn: Callable[..., Any], *fn_args: Any) -> None:
             with STATE_LOCK:
                 if req.context is not None:
-                    req.context.copy().run(callback, *args)
+                    req.context.copy().run(fn, *fn_args)
                 else:
-                    callback(*args)
+                    fn(*fn_args)
+
+        try:
+            call(callback, *args)
         except Exception as exc:  # noqa: BLE001
             self._recent_errors.append("".join(traceback.format_exception(exc)))
             if req.on_error is not None and callback is not req.on_error:
                 try:
-                    with STATE_LOCK:
-                        if req.context is not None:
-                            req.context.copy().run(req.on_error, exc)
-                        else:
-                            req.on_error(exc)
+                    call(req.on_error, exc)
                 except Exception:  # noqa: BLE001
                     self._recent_errors.append(traceback.format_exc())
 

@@ -16,7 +16,6 @@ from invwidgets.diagnose import (
     NOTE,
     PROBLEM,
     Report,
-    _local_default_device,
     collect_nodelay,
     diagnose,
     find_labextensions,
@@ -81,36 +80,25 @@ def test_dev_environment_has_the_front_end():
 # --------------------------------------------------------------------------- device
 
 
-class _FakeTorch:
-    def __init__(self, cuda=False, mps=False):
-        import torch
-
-        self.device = torch.device
-        self.cuda = types.SimpleNamespace(is_available=lambda: cuda)
-        self.backends = types.SimpleNamespace(mps=types.SimpleNamespace(is_available=lambda: mps))
-
-
 @pytest.mark.parametrize("cuda, mps, expected", [(True, True, "cuda"), (False, True, "mps"),
                                                   (False, False, "cpu")])
-def test_local_device_choice(env, cuda, mps, expected):
-    assert str(_local_default_device(_FakeTorch(cuda, mps))) == expected
+def test_device_choice(env, cuda, mps, expected):
+    import torch
+
+    env.setattr(torch.cuda, "is_available", lambda: cuda)
+    env.setattr(torch.backends.mps, "is_available", lambda: mps)
+    assert D.default_device_name() == expected
 
 
-def test_local_device_env_override(env):
+def test_device_env_override(env):
     env.setenv("INVWIDGETS_DEVICE", "cuda:1")
-    assert str(_local_default_device(_FakeTorch(False, False))) == "cuda:1"
+    assert D.default_device_name() == "cuda:1"
 
 
 def test_device_agrees_with_the_worker(env):
-    worker = pytest.importorskip("invwidgets.worker")
+    from invwidgets import worker
+
     assert D.default_device_name() == str(worker.default_device())
-
-
-def test_device_fallback_without_worker(env):
-    env.setitem(sys.modules, "invwidgets.worker", None)  # import fails -> local helper
-    import torch
-
-    assert D.default_device_name() == str(_local_default_device(torch))
 
 
 def test_invalid_device_is_a_problem(env):
