@@ -59,6 +59,9 @@ class ActNorm(nn.Module):
         RuntimeError: from :meth:`reverse` before initialisation.
     """
 
+    #: ``reset_parameters`` draws no random numbers (see :func:`init_parameters`).
+    deterministic_reset = True
+
     def __init__(self, dim: int) -> None:
         super().__init__()
         self.dim = int(dim)

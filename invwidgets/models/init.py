@@ -24,7 +24,9 @@ def init_parameters(module: nn.Module, generator: torch.Generator | int) -> nn.M
 
     Linear, convolution and transposed-convolution layers get PyTorch's default initialisation
     (``kaiming_uniform_(a=√5)`` for weights, ``U(-1/√fan_in, 1/√fan_in)`` for biases), visited in
-    ``named_modules`` order; normalisation layers are reset to their deterministic defaults.
+    ``named_modules`` order; normalisation layers, and modules that set a class attribute
+    ``deterministic_reset = True`` (their ``reset_parameters`` draws no random numbers), are reset
+    to their deterministic defaults.
 
     Args:
         module: the module to initialise.
@@ -55,7 +57,9 @@ def init_parameters(module: nn.Module, generator: torch.Generator | int) -> nn.M
                 bias = torch.empty(sub.bias.shape, dtype=sub.bias.dtype)
                 nn.init.uniform_(bias, -bound, bound, generator=generator)
                 sub.bias.copy_(bias)
-        elif isinstance(sub, _DETERMINISTIC):
+        elif isinstance(sub, _DETERMINISTIC) or getattr(sub, "deterministic_reset", False):
+            # Layers whose reset draws no random numbers (normalisation; ActNorm, which a
+            # module marks with `deterministic_reset = True`).
             sub.reset_parameters()
         else:
             raise TypeError(f"init_parameters does not know how to initialise {name or 'the module'} ({type(sub).__name__})")
