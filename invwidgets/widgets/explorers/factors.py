@@ -35,7 +35,7 @@ from ...methods.pairs import PairSource, SketchRenderer
 from ...models import init_parameters
 from ...models.iin import FactorIIN
 from ..views import ImageView, SampleGrid, SketchPad
-from .base import Explorer, as_batch
+from .base import Explorer, as_batch, model_device
 
 __all__ = ["FactorExplorer"]
 
@@ -49,13 +49,6 @@ def _callable(obj: Any, method: str, what: str) -> Callable[[torch.Tensor], torc
     if callable(obj):
         return obj
     raise TypeError(f"{what} must be callable or have a callable {method}(), got {type(obj).__name__}")
-
-
-def _device_of(obj: Any) -> torch.device:
-    if isinstance(obj, torch.nn.Module):
-        for t in (*obj.parameters(), *obj.buffers()):
-            return t.device
-    return torch.device("cpu")
 
 
 def _figure(title: str, width: int = 340, height: int = 240, **layout: Any) -> go.FigureWidget:
@@ -137,7 +130,7 @@ class FactorExplorer(Explorer):
         self.seed = int(seed)
         self.n_resample, self.n_hist, self.n_interp = n_resample, n_hist, n_interp
         self.n_scatter = max(2, min(int(n_scatter), len(dataset)))
-        self._enc_device = _device_of(encoder)
+        self._enc_device = model_device(encoder, torch.device("cpu"))
         self._resample_count = 0
         self._syncing_toggles = False
         self.concept_iin: FactorIIN | None = None
