@@ -127,9 +127,9 @@ def fit_pixelcnn(
     x: torch.Tensor,
     h: torch.Tensor | None = None,
     *,
-    epochs: int = 20,
-    batch_size: int = 128,
-    lr: float = 2e-3,
+    epochs: int = 30,
+    batch_size: int = 32,
+    lr: float = 1e-2,
     val_fraction: float = 0.1,
     seed: int | torch.Generator = 0,
     job: Any = None,
@@ -138,10 +138,17 @@ def fit_pixelcnn(
     total_steps: int | None = None,
     message: str = "",
     normalize: bool = True,
+    schedule: str = "cosine",
 ) -> dict[str, Any]:
     """Fit ``model`` to ``(x, h)`` by maximum likelihood (Adam), keeping the parameters of the
     epoch with the lowest validation NLL (early stopping by selection).
 
+    The learning rate follows ``schedule``: ``"cosine"`` (the default) decays it from ``lr`` to 0
+    over the ``epochs`` by a half cosine per step; ``"constant"`` keeps it. The defaults (batch 32,
+    lr 1e-2, cosine, 30 epochs) were chosen on the 8×8 digits, where the earlier batch 128 / lr 2e-3
+    / constant / 20-epoch budget left the models far from converged (identity conditioning reached
+    only ≈ 0.4 Ĥ(x)); with them (and the head conditioning of the PixelCNN) it reaches > 0.9 Ĥ(x)
+    at about the same CPU time (≈ 3 min per set of six 8×8 models on one core).
     The validation split and the data order come from ``seed``; the model is trained in place and
     left in eval mode. With ``normalize`` the conditioning inputs are standardised with the
     training features' statistics (stored in the model). ``job`` gets progress in epochs (offset by ``step_offset`` of
@@ -166,8 +173,14 @@ def fit_pixelcnn(
         ht, hv = h[tr].to(dev), h[va].to(dev)
         if normalize:
             model.set_cond_normalization(ht)
+    if schedule not in ("cosine", "constant"):
+        raise ValueError(f"schedule must be 'cosine' or 'constant', got {schedule!r}")
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     b = min(int(batch_size), len(tr))
+    n_steps = max(1, epochs * (len(tr) // b))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, (lambda k: 0.5 * (1.0 + math.cos(math.pi * min(k, n_steps) / n_steps))) if schedule == "cosine"
+        else (lambda k: 1.0))
 
     def val_bpd() -> float:
         return float(nll_bits(model, xv, hv).mean()) / dims
@@ -187,6 +200,7 @@ def fit_pixelcnn(
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            sched.step()
             tot += float(loss.detach()) * len(idx)
             cnt += len(idx)
             if job is not None:
@@ -215,11 +229,12 @@ def fit_inversion_set(
     *,
     names: Sequence[str] | None = None,
     features: Mapping[str, torch.Tensor] | None = None,
-    epochs: int = 20,
-    batch_size: int = 128,
-    lr: float = 2e-3,
+    epochs: int = 30,
+    batch_size: int = 32,
+    lr: float = 1e-2,
     val_fraction: float = 0.1,
     seed: int = 0,
+    schedule: str = "cosine",
     job: Any = None,
     progress: bool = False,
 ) -> dict[str, Any]:
@@ -244,7 +259,7 @@ def fit_inversion_set(
         init_parameters(model, torch.Generator().manual_seed(int(seed)))
         histories[name] = fit_pixelcnn(
             model, images, None if name == "uncond" else feats[name], epochs=epochs, batch_size=batch_size,
-            lr=lr, val_fraction=val_fraction, seed=int(seed), job=job, progress=progress,
+            lr=lr, val_fraction=val_fraction, seed=int(seed), schedule=schedule, job=job, progress=progress,
             step_offset=k * epochs, total_steps=total, message=f"fit {name}",
         )
     inversions.eval()
@@ -259,11 +274,12 @@ def fit_inversions(
     levels: int,
     pixelcnn: Mapping[str, Any] | None = None,
     include_uncond: bool = True,
-    epochs: int = 20,
-    batch_size: int = 128,
-    lr: float = 2e-3,
+    epochs: int = 30,
+    batch_size: int = 32,
+    lr: float = 1e-2,
     val_fraction: float = 0.1,
     seed: int = 0,
+    schedule: str = "cosine",
     job: Any = None,
     progress: bool = False,
 ) -> tuple[InversionSet, dict[str, Any]]:
@@ -281,7 +297,7 @@ def fit_inversions(
         levels: number of pixel levels (``Dataset.levels``).
         pixelcnn: :class:`GatedPixelCNN` arguments (default :data:`DEFAULT_PIXELCNN`).
         include_uncond: also fit the unconditional model under the name ``"uncond"``.
-        epochs, batch_size, lr, val_fraction, seed: training budget (see :func:`fit_pixelcnn`).
+        epochs, batch_size, lr, val_fraction, seed, schedule: training budget (see :func:`fit_pixelcnn`).
         job, progress: worker job / tqdm.
 
     Returns:
@@ -297,7 +313,8 @@ def fit_inversions(
     inv = build_inversion_set(images.shape[1:], levels, {l: tuple(feats[l].shape[1:]) for l in layers},
                               pixelcnn=pixelcnn, include_uncond=include_uncond)
     hist = fit_inversion_set(inv, classifier, images, features=feats, epochs=epochs, batch_size=batch_size,
-                             lr=lr, val_fraction=val_fraction, seed=seed, job=job, progress=progress)
+                             lr=lr, val_fraction=val_fraction, seed=seed, schedule=schedule, job=job,
+                             progress=progress)
     return inv, hist
 
 
@@ -508,7 +525,7 @@ def mi_over_checkpoints(
     levels: int,
     inversions: Mapping[int, InversionSet] | None = None,
     pixelcnn: Mapping[str, Any] | None = None,
-    epochs: int = 20,
+    epochs: int = 30,
     seed: int = 0,
     n_boot: int = 1000,
     job: Any = None,
