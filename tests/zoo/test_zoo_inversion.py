@@ -3,6 +3,7 @@ issue 5 hold on all three seeds (as far as the data support them)."""
 
 from __future__ import annotations
 
+import math
 import statistics
 
 import pytest
@@ -62,32 +63,47 @@ def test_entropy_in_the_expected_range(results):
 def test_mi_falls_with_depth_within_intervals_and_logits_lowest(results):
     for seed, est in results["final"].items():
         r = est.layers
-        for a, b in zip(INVERSION_LAYERS[1:], INVERSION_LAYERS[2:]):  # conv1 → conv2 → fc → logits
+        for a, b in zip(INVERSION_LAYERS, INVERSION_LAYERS[1:]):  # input → conv1 → conv2 → fc → logits
             assert r[b].ci_low <= r[a].ci_high, (seed, a, b)
+        for a, b in zip(INVERSION_LAYERS[1:], INVERSION_LAYERS[2:]):  # strictly from conv1 on
             assert r[b].mi_bits < r[a].mi_bits, (seed, a, b)
         assert min(r, key=lambda l: r[l].mi_bits) == "logits"
-        assert r["logits"].mi_bits < 6.0  # a 98 %-accurate 10-class logit vector: a few bits
+        # a 98 %-accurate logit vector carries at least the class (≈ log₂ 10 bits), and being
+        # continuous somewhat more, but far less than the image
+        assert 0.9 * math.log2(10) < r["logits"].mi_bits < 0.2 * est.h_x_bits
+
+
+def test_identity_conditioning_recovers_the_entropy(results):
+    # issue 5: with h = x, Î is within 10 % of Ĥ(x), on every seed and on the mean over seeds
+    ratios = []
+    for seed, est in results["final"].items():
+        mi, hx = est.mi("input"), est.h_x_bits
+        assert abs(mi - hx) <= 0.10 * hx, (seed, mi, hx)
+        ratios.append(mi / hx)
+    assert abs(statistics.mean(ratios) - 1.0) <= 0.10, ratios
 
 
 def test_identity_conditioning_is_the_most_informative_spatial_layer(results):
-    # Î(input) should approach Ĥ(x); the shipped budget does not get there (see the notebook),
-    # but the identity and conv1 are far above every deeper layer on every seed.
     for est in results["final"].values():
         r = est.layers
         assert min(r["input"].mi_bits, r["conv1"].mi_bits) > r["conv2"].mi_bits > 4 * r["fc"].mi_bits
 
 
 def test_mi_over_training(results):
+    sig_falls = []
     for seed, res in results["checkpoints"].items():
         assert res.epochs == CHECKPOINT_EPOCHS and res.layers == CKPT_LAYERS
-        conv2, fc = res.curve("conv2"), res.curve("fc")
-        peak = conv2.index(max(conv2))
-        # conv2 first rises (fitting) then falls (compression), as the paper claims ...
-        assert 0 < peak < len(conv2) - 1, (seed, conv2)
-        lo_peak = res.intervals("conv2")[peak][0]
-        assert res.intervals("conv2")[0][1] < lo_peak and res.intervals("conv2")[-1][1] < lo_peak, seed
-        # ... while fc only gains information within 30 epochs (no compression seen there)
-        assert fc.index(max(fc)) == len(fc) - 1, (seed, fc)
+        for layer in CKPT_LAYERS:
+            curve, iv = res.curve(layer), res.intervals(layer)
+            # fitting: Î rises from initialisation to epoch 1 and ends far above it, beyond the intervals
+            assert iv[1][0] > iv[0][1] and iv[-1][0] > iv[0][1], (seed, layer, curve)
+            peak = curve.index(max(curve))
+            if iv[-1][1] < iv[peak][0]:  # the last checkpoint clearly below the peak: compression
+                sig_falls.append((seed, layer))
+    # no consistent compression within 30 epochs: at most one (seed, layer) pair ends clearly
+    # below its peak (fc on seed 2, by 0.01 bits; see the notebook)
+    assert len(sig_falls) <= 1, sig_falls
     mean = {l: [statistics.mean(r.curve(l)[i] for r in results["checkpoints"].values())
                 for i in range(len(CHECKPOINT_EPOCHS))] for l in CKPT_LAYERS}
-    assert mean["logits"][-1] > mean["logits"][0]
+    for l in CKPT_LAYERS:
+        assert mean[l][-1] > mean[l][0] + 4, (l, mean[l])
