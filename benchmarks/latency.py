@@ -300,7 +300,7 @@ def drag_check(lab: jlab.LabPage, slider: str) -> dict:
     }
 
 
-def batch_job_check(lab: jlab.LabPage, n: int = 10) -> dict:
+def batch_job_check(lab: jlab.LabPage, n: int = 25) -> dict:
     """While a 3-second training job runs in the worker, how long until a new cell starts?
 
     Measured in the page from sending an execute request to the kernel's ``busy`` status for it
@@ -321,7 +321,7 @@ def batch_job_check(lab: jlab.LabPage, n: int = 10) -> dict:
         };
         await future.done;
         out.push(started);
-        await new Promise(r => setTimeout(r, 100));
+        await new Promise(r => setTimeout(r, 50));
       }
       return out;
     }"""
