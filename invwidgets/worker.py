@@ -265,7 +265,6 @@ class Worker:
         # Called with self._cond held.
         if self._thread is None or not self._thread.is_alive():
             self._stop = False
-            _SwitchInterval.shorten()
             self._thread = threading.Thread(
                 target=self._loop, name=f"invwidgets-worker-{self.device}", daemon=True
             )
@@ -289,8 +288,6 @@ class Worker:
         with self._cond:
             if self._thread is thread:
                 self._thread = None
-                if thread is not None:
-                    _SwitchInterval.restore()
 
     # ------------------------------------------------------------------ submitting
     def submit(
@@ -517,53 +514,6 @@ class Worker:
 
     def __repr__(self) -> str:
         return f"Worker(device={str(self.device)!r}, alive={self.alive}, users={self._users})"
-
-
-class _SwitchInterval:
-    """Python hands the GIL to a waiting thread only every ``sys.getswitchinterval()`` seconds
-    (5 ms by default) while another thread runs Python code. A result computed in the worker
-    then waits for the kernel's threads (the shell, a comm subshell, IOPub) at each hand-over:
-    measured here, slider → pixels went from about 32 ms to 25 ms p50 with 0.5 ms. While any
-    worker thread runs, the interval is shortened to ``INVWIDGETS_SWITCH_INTERVAL`` seconds
-    (default 0.0005; ``0`` leaves it alone) and restored when the last worker stops."""
-
-    _lock = threading.Lock()
-    _users = 0
-    _saved: float | None = None
-    _set: float | None = None
-
-    @classmethod
-    def _target(cls) -> float | None:
-        raw = os.environ.get("INVWIDGETS_SWITCH_INTERVAL", "").strip()
-        try:
-            value = float(raw) if raw else 0.0005
-        except ValueError:
-            return None
-        return value if value > 0 else None
-
-    @classmethod
-    def shorten(cls) -> None:
-        import sys
-
-        with cls._lock:
-            cls._users += 1
-            target = cls._target()
-            if cls._users == 1 and target is not None and sys.getswitchinterval() > target:
-                cls._saved = sys.getswitchinterval()
-                sys.setswitchinterval(target)
-                cls._set = sys.getswitchinterval()
-
-    @classmethod
-    def restore(cls) -> None:
-        import sys
-
-        with cls._lock:
-            cls._users = max(0, cls._users - 1)
-            if cls._users == 0 and cls._saved is not None:
-                # Only undo our own change: leave a value someone else set since.
-                if cls._set is not None and sys.getswitchinterval() == cls._set:
-                    sys.setswitchinterval(cls._saved)
-                cls._saved = cls._set = None
 
 
 _workers: dict[str, Worker] = {}

@@ -328,31 +328,3 @@ def test_stop_cancels_pending(worker):
     worker.stop()
     assert h.done() and h.state in {"cancelled", "done"}
     assert not worker.alive
-
-
-def test_switch_interval_shortened_while_a_worker_runs_and_restored(monkeypatch):
-    import sys
-
-    monkeypatch.delenv("INVWIDGETS_SWITCH_INTERVAL", raising=False)
-    before = sys.getswitchinterval()
-    w = Worker("cpu")
-    w.acquire()
-    w.submit("k", lambda: 1)
-    assert w.wait_idle(5)
-    assert sys.getswitchinterval() == pytest.approx(min(before, 0.0005))
-    w.release()
-    assert not w.alive
-    assert sys.getswitchinterval() == pytest.approx(before)
-
-
-def test_switch_interval_left_alone_when_disabled(monkeypatch):
-    import sys
-
-    monkeypatch.setenv("INVWIDGETS_SWITCH_INTERVAL", "0")
-    before = sys.getswitchinterval()
-    w = Worker("cpu")
-    w.acquire()
-    w.submit("k", lambda: 1)
-    assert w.wait_idle(5)
-    assert sys.getswitchinterval() == before
-    w.release()
