@@ -74,8 +74,11 @@ bare
 '''
 
 EXPLORER = r'''
+import os
+os.environ.update(EXTRA_ENV)
 import torch, invwidgets as iw
 torch.set_num_threads(1)
+iw.set_sync_mode(SYNC)
 model = iw.zoo.load("ae-sprites")
 sprites = iw.data.sprites()
 explorer = iw.LatentExplorer(model, sprites)
@@ -224,10 +227,86 @@ def bare_round_trip(browser, server, moves: int) -> dict:
         lab.close()
 
 
+# The building blocks alone: LatentSliders → trivial observer → ImageView, no worker, no model.
+VIEWS = r'''
+import numpy as np, ipywidgets, invwidgets as iw
+sliders = iw.LatentSliders([0.0] * 8, minimum=-3, maximum=3)
+view = iw.ImageView(np.zeros((32, 32)), caption="decode(z)")
+sliders.observe(lambda c: view.set_image(np.full((32, 32), (c["new"][0] + 3) / 6)), names="values")
+box = ipywidgets.HBox([view, sliders])
+box.add_class("invw-explorer")
+box
+'''
+
+SLIDER0 = ".invw-explorer .invw-view[data-kind=sliders] input[type=range][data-index='0']"
+_MARK_DECODED = """() => {
+  const views = Array.from(document.querySelectorAll('.invw-explorer .invw-view[data-kind=image]'));
+  const v = views.find(v => v.querySelector('.invw-caption').textContent === 'decode(z)');
+  v.querySelector('canvas.invw-main').id = 'bench-decoded';
+}"""
+
+
+def views_only_run(browser, server, moves: int) -> dict:
+    lab = jlab.LabPage.new(browser, server)
+    try:
+        _open(lab, server, "views.ipynb", VIEWS)
+        lab.page.evaluate(_MARK_DECODED)
+        return _stats(_input_moves(lab, SLIDER0, "#bench-decoded", moves))
+    finally:
+        lab.close()
+
+
+def explorer_moves(browser, server, moves: int, sync: bool = False, env: dict | None = None,
+                   name: str = "explorer-variant.ipynb") -> dict:
+    """Only the slider moves of the explorer, with the worker in sync mode or extra kernel env."""
+    lab = jlab.LabPage.new(browser, server)
+    try:
+        source = EXPLORER.replace("EXTRA_ENV", repr(env or {})).replace("SYNC", repr(sync))
+        _open(lab, server, name, source)
+        lab.kernel_eval("assert explorer.wait_idle(30)")
+        lab.page.evaluate(_MARK_DECODED)
+        return _stats(_input_moves(lab, SLIDER0, "#bench-decoded", moves))
+    finally:
+        lab.close()
+
+
+def kernel_side(moves: int) -> dict:
+    """In this process, no browser: from a slider update arriving (``set_state``, as a comm
+    message applies it) to the decoded image's bytes trait being set by the worker."""
+    import threading
+
+    import torch
+
+    import invwidgets as iw
+
+    torch.set_num_threads(1)
+    ex = iw.LatentExplorer(iw.zoo.load("ae-sprites"), iw.data.sprites())
+    try:
+        assert ex.wait_idle(30)
+        ex.worker.cache_size = 0
+        changed = threading.Event()
+        ex.decoded.observe(lambda c: changed.set(), names="_pixels")
+        lo, hi = ex.sliders.minimum[0], ex.sliders.maximum[0]
+        out = []
+        for k in range(moves):
+            values = list(ex.sliders.values)
+            values[0] = lo + (hi - lo) * (0.05 + 0.9 * ((k * 0.6180339887) % 1.0))
+            changed.clear()
+            t0 = time.perf_counter()
+            ex.sliders.set_state({"values": values})
+            changed.wait(5)
+            out.append((time.perf_counter() - t0) * 1000)
+            ex.wait_idle(5)
+        return _stats(out)
+    finally:
+        ex.close()
+
+
 def explorer_run(browser, server, moves: int) -> dict:
     lab = jlab.LabPage.new(browser, server)
     try:
-        _open(lab, server, "explorer.ipynb", EXPLORER)
+        _open(lab, server, "explorer.ipynb",
+              EXPLORER.replace("EXTRA_ENV", "{}").replace("SYNC", "False"))
         lab.kernel_eval("assert explorer.wait_idle(30)")
         lab.page.evaluate("""() => {
           const views = Array.from(document.querySelectorAll('.invw-explorer .invw-view[data-kind=image]'));
@@ -356,6 +435,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--moves", type=int, default=120, help="slider moves per measurement")
     ap.add_argument("--json", type=Path, help="also write the figures as JSON here")
+    ap.add_argument("--breakdown", action="store_true",
+                    help="also measure the kernel side alone, the views alone, the worker in sync "
+                         "mode, and JupyterLab's comms over subshells turned off")
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -367,6 +449,18 @@ def main() -> None:
             results["bare_stock"] = bare_round_trip(browser, stock, args.moves)
             results["explorer"] = explorer_run(browser, fast, args.moves)
             results["interact_matplotlib_stock"] = interact_run(browser, stock, args.moves)
+            if args.breakdown:
+                results["kernel_side"] = kernel_side(200)
+                results["views_only"] = views_only_run(browser, fast, args.moves)
+                results["explorer_sync"] = explorer_moves(browser, fast, args.moves, sync=True,
+                                                          name="explorer-sync.ipynb")
+                settings = fast.base_dir / "settings" / "@jupyterlab" / "apputils-extension"
+                settings.mkdir(parents=True, exist_ok=True)
+                (settings / "kernels-settings.jupyterlab-settings").write_text(
+                    json.dumps({"commsOverSubshells": "disabled"}))
+                results["bare_no_subshells"] = bare_round_trip(browser, fast, args.moves)
+                results["explorer_no_subshells"] = explorer_moves(browser, fast, args.moves,
+                                                                  name="explorer-nosub.ipynb")
         browser.close()
 
     ex = results["explorer"]["moves"]
@@ -397,6 +491,15 @@ def main() -> None:
     print(f"new cell start while a 3-s batch job runs: p50 {batch['cell_start_during_job_ms']['p50']:.1f} ms, "
           f"p95 {batch['cell_start_during_job_ms']['p95']:.1f} ms "
           f"(idle kernel: p50 {batch['cell_start_idle_ms']['p50']:.1f} ms); job was {batch['job_state_after_measuring']}")
+    if args.breakdown:
+        print("\nbreakdown (same run, nodelay server)          p50     p95")
+        for key, label in [("kernel_side", "kernel side only: update in → image bytes set"),
+                           ("views_only", "views alone (no worker, no model)"),
+                           ("explorer_sync", "explorer, requests run in the comm handler"),
+                           ("bare_no_subshells", "bare widget, comms over subshells off"),
+                           ("explorer_no_subshells", "explorer, comms over subshells off")]:
+            st = results[key]
+            print(f"{label:45s} {st['p50']:7.1f} {st['p95']:7.1f}")
     if results["explorer"]["console_errors"]:
         print("console errors:", results["explorer"]["console_errors"])
     if args.json:
