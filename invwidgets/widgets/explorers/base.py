@@ -7,11 +7,12 @@ from typing import Any
 
 import ipywidgets
 import torch
-import traitlets
+
+from ...data import Dataset
 
 from ..base import WorkerClient
 
-__all__ = ["Explorer", "as_batch", "model_device"]
+__all__ = ["Explorer", "as_batch", "check_dataset", "model_device"]
 
 
 class Explorer(WorkerClient, ipywidgets.VBox):
@@ -96,3 +97,14 @@ def model_device(model: Any, fallback: torch.device | None = None) -> torch.devi
         for t in (*model.parameters(), *model.buffers()):
             return t.device
     return fallback
+
+
+def check_dataset(dataset: Any, kind: type = Dataset, hint: str = "from_tensors(images)") -> None:
+    """Raise a clear ``TypeError`` unless ``dataset`` is an invwidgets dataset of ``kind``
+    (:class:`~invwidgets.data.Dataset` for images, ``BaseDataset`` to accept vectors too)."""
+    if not isinstance(dataset, kind):
+        what = "Dataset" if kind is Dataset else "dataset"
+        raise TypeError(
+            f"dataset must be an invwidgets {what}, got {type(dataset).__name__}; "
+            f"wrap tensors with invwidgets.data.{hint}"
+        )

@@ -35,7 +35,7 @@ from ...methods.pairs import PairSource, SketchRenderer
 from ...models import init_parameters
 from ...models.iin import FactorIIN
 from ..views import ImageView, SampleGrid, SketchPad
-from .base import Explorer, as_batch, model_device
+from .base import Explorer, as_batch, check_dataset, model_device
 
 __all__ = ["FactorExplorer"]
 
@@ -113,11 +113,7 @@ class FactorExplorer(Explorer):
         self._decode = None if decoder is None else _callable(decoder, "decode", "decoder")
         if classifier_head is not None and not callable(classifier_head):
             raise TypeError(f"classifier_head must be callable z -> logits, got {type(classifier_head).__name__}")
-        if dataset is None or not isinstance(dataset, Dataset):
-            raise TypeError(
-                f"dataset must be an invwidgets Dataset, got {type(dataset).__name__}; "
-                "wrap tensors with invwidgets.data.from_tensors(images)"
-            )
+        check_dataset(dataset)
         if len(dataset) < 2:
             raise ValueError("dataset needs at least 2 images (a source and a target)")
         for value, what in ((n_pick, "n_pick"), (n_resample, "n_resample"), (n_hist, "n_hist"), (n_interp, "n_interp")):

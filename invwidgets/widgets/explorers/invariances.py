@@ -21,7 +21,7 @@ from ...data import Dataset
 from ...methods.attribution import METHODS, attribute, composed_classifier
 from ...methods.invariances import aggregate_posterior, check_svae, invariant_samples, nuisance_pixel_map
 from ..views import ImageView, LatentSliders, SampleGrid
-from .base import Explorer, as_batch, model_device
+from .base import Explorer, as_batch, check_dataset, model_device
 
 __all__ = ["InvarianceExplorer"]
 
@@ -91,11 +91,7 @@ class InvarianceExplorer(Explorer):
         device: torch.device | str | None = None,
     ) -> None:
         check_svae(svae)
-        if not isinstance(dataset, Dataset):
-            raise TypeError(
-                f"dataset must be an invwidgets Dataset, got {type(dataset).__name__}; "
-                "wrap tensors with invwidgets.data.from_tensors(images)"
-            )
+        check_dataset(dataset)
         if external_classifier is not None and not callable(external_classifier):
             raise TypeError(f"external_classifier must be callable (logits out), got {type(external_classifier).__name__}")
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:

@@ -25,7 +25,7 @@ from ...methods.inversion import (
 from ...methods.layers import resolve_layer
 from ...models.pixelcnn import InversionSet
 from ..views import ImageView, SampleGrid
-from .base import Explorer, as_batch
+from .base import Explorer, as_batch, check_dataset
 
 __all__ = ["InversionExplorer"]
 
@@ -91,9 +91,7 @@ class InversionExplorer(Explorer):
     ) -> None:
         if not isinstance(classifier, nn.Module):
             raise TypeError(f"classifier must be an nn.Module, got {type(classifier).__name__}")
-        if not isinstance(dataset, Dataset):
-            raise TypeError(f"dataset must be an invwidgets Dataset, got {type(dataset).__name__}; "
-                            "wrap tensors with invwidgets.data.from_tensors(images, levels=...)")
+        check_dataset(dataset, hint="from_tensors(images, levels=...)")
         if dataset.levels is None:
             raise ValueError("the dataset must be on discrete levels (Dataset.levels) for a categorical PixelCNN")
         layers = list(layers)

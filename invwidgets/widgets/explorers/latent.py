@@ -11,7 +11,7 @@ import traitlets
 
 from ...data import Dataset
 from ..views import ImageView, LatentSliders, SampleGrid
-from .base import Explorer, as_batch, model_device
+from .base import Explorer, as_batch, check_dataset, model_device
 
 __all__ = ["LatentExplorer", "check_autoencoder"]
 
@@ -89,11 +89,8 @@ class LatentExplorer(Explorer):
         seed: int = 0,
     ) -> None:
         check_autoencoder(autoencoder)
-        if dataset is not None and not isinstance(dataset, Dataset):
-            raise TypeError(
-                f"dataset must be an invwidgets Dataset, got {type(dataset).__name__}; "
-                "wrap tensors with invwidgets.data.from_tensors(images)"
-            )
+        if dataset is not None:
+            check_dataset(dataset)
         if dataset is None and latent_dim is None:
             latent_dim = getattr(autoencoder, "latent_dim", None)
             if latent_dim is None:

@@ -39,7 +39,7 @@ from ...methods.responses import (
     response_matrix,
 )
 from ..views import ImageView, LatentSliders, SampleGrid
-from .base import Explorer, model_device
+from .base import Explorer, check_dataset, model_device
 from .latent import check_autoencoder
 
 __all__ = ["ResponseExplorer"]
@@ -109,11 +109,8 @@ class ResponseExplorer(Explorer):
         seed: int = 0,
     ) -> None:
         check_autoencoder(autoencoder)
-        if dataset is not None and not isinstance(dataset, BaseDataset):
-            raise TypeError(
-                f"dataset must be an invwidgets dataset, got {type(dataset).__name__}; wrap tensors with "
-                "invwidgets.data.from_tensors(images)"
-            )
+        if dataset is not None:
+            check_dataset(dataset, BaseDataset)
         if n_steps < 2:
             raise ValueError(f"n_steps must be at least 2, got {n_steps}")
         if not span > 0 or not radius > 0:

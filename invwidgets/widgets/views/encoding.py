@@ -20,7 +20,7 @@ PNG export and the browser use the same numbers.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
