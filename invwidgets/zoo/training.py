@@ -63,6 +63,26 @@ def _history(losses: list[float]) -> dict[str, Any]:
     return {"step": [s + 1 for s in steps], "train_loss": [round(p, 6) for p in points]}
 
 
+def _optimise(model: nn.Module, opt: torch.optim.Optimizer, batches: Any,
+              loss_of: Any, desc: str, progress: bool) -> dict[str, Any]:
+    """One optimiser step per batch of indices, with a tqdm bar; returns the loss history.
+    The model is in training mode during the loop and in eval mode after it."""
+    model.train()
+    losses: list[float] = []
+    bar = tqdm(batches, desc=desc, disable=not progress, leave=False)
+    for i, idx in enumerate(bar):
+        loss = loss_of(idx)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+        if progress and i % 50 == 0:
+            bar.set_postfix(loss=f"{losses[-1]:.3f}")
+    bar.close()
+    model.eval()
+    return _history(losses)
+
+
 def train_autoencoder(
     model: nn.Module,
     train_set: BaseDataset,
@@ -87,22 +107,13 @@ def train_autoencoder(
     x_all = train_set[:][0]
     batches = batch_indices(len(train_set), int(hyperparameters["batch_size"]), steps, generator)
     opt = torch.optim.Adam(model.parameters(), lr=float(hyperparameters["lr"]))
-    model.train()
-    losses: list[float] = []
-    bar = tqdm(batches, desc="train autoencoder", disable=not progress, leave=False)
-    for i, idx in enumerate(bar):
+
+    def loss_of(idx: torch.Tensor) -> torch.Tensor:
         x = x_all[idx]
         out = model(x, generator=generator) if model.variational else model(x)
-        loss = autoencoder_loss(out, x, beta=beta, likelihood=likelihood)["loss"]
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
-        if progress and i % 50 == 0:
-            bar.set_postfix(loss=f"{losses[-1]:.3f}")
-    bar.close()
-    model.eval()
-    return _history(losses)
+        return autoencoder_loss(out, x, beta=beta, likelihood=likelihood)["loss"]
+
+    return _optimise(model, opt, batches, loss_of, "train autoencoder", progress)
 
 
 def train_classifier(
@@ -129,20 +140,9 @@ def train_classifier(
     opt = torch.optim.Adam(
         model.parameters(), lr=float(hyperparameters["lr"]), weight_decay=float(hyperparameters.get("weight_decay", 0.0))
     )
-    model.train()
-    losses: list[float] = []
-    bar = tqdm(batches, desc="train classifier", disable=not progress, leave=False)
-    for i, idx in enumerate(bar):
-        loss = F.cross_entropy(model(x_all[idx]), y_all[idx])
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
-        if progress and i % 50 == 0:
-            bar.set_postfix(loss=f"{losses[-1]:.3f}")
-    bar.close()
-    model.eval()
-    return _history(losses)
+    return _optimise(model, opt, batches,
+                     lambda idx: F.cross_entropy(model(x_all[idx]), y_all[idx]),
+                     "train classifier", progress)
 
 
 @torch.no_grad()
