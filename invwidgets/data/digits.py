@@ -10,7 +10,7 @@ import torch
 
 from .dataset import Dataset
 
-__all__ = ["digits", "color_digits", "color_palette", "MAX_COLORS"]
+__all__ = ["digits", "color_digits", "color_palette", "recolor", "all_colorings", "MAX_COLORS"]
 
 #: Largest palette :func:`color_digits` accepts; beyond this neighbouring hues become hard to tell apart.
 MAX_COLORS = 12
@@ -87,4 +87,57 @@ def color_digits(seed: int = 0, n_colors: int = 8) -> Dataset:
         class_names=base.class_names,
         name="color_digits",
         metadata={"palette": palette.tolist(), "seed": int(seed)},
+    )
+
+
+def recolor(images: torch.Tensor, colors: torch.Tensor, palette: torch.Tensor) -> torch.Tensor:
+    """Colour-digit images repainted: image ``i`` gets ``palette[colors[i]]``.
+
+    Every :func:`color_digits` image is ``base × colour`` with a palette colour of HSV value 1
+    (its largest channel is 1), so the maximum over channels recovers ``base`` exactly and
+    ``base × palette[c]`` is the same digit in colour ``c``.
+
+    Args:
+        images: N×3×H×W colour-digit images.
+        colors: N integer colour indices into ``palette``.
+        palette: K×3 colours, each with largest channel 1 (as :func:`color_palette`).
+
+    Raises:
+        ValueError: for shapes that do not match or a palette colour whose largest channel is not 1.
+    """
+    if images.ndim != 4 or images.shape[1] != 3:
+        raise ValueError(f"images must be N×3×H×W, got {tuple(images.shape)}")
+    colors = torch.as_tensor(colors, dtype=torch.int64)
+    if colors.shape != (images.shape[0],):
+        raise ValueError(f"colors must have shape ({images.shape[0]},), got {tuple(colors.shape)}")
+    palette = torch.as_tensor(palette, dtype=images.dtype)
+    if palette.ndim != 2 or palette.shape[1] != 3 or not torch.allclose(palette.amax(1), torch.ones(len(palette))):
+        raise ValueError("palette must be K×3 with every colour's largest channel equal to 1")
+    base = images.amax(1, keepdim=True)
+    return base * palette[colors][:, :, None, None]
+
+
+def all_colorings(dataset: Dataset) -> Dataset:
+    """Every image of a :func:`color_digits` dataset (or a subset or split of one) in every
+    palette colour: ``K × N`` images, block ``c`` (rows ``c·N … c·N + N − 1``) in colour ``c``.
+
+    Labels are the digits; factors ``(digit, color)`` give the new colour. Only the images of
+    ``dataset`` are used, so recolouring a training split keeps it disjoint from the test split.
+    """
+    palette = torch.tensor(dataset.metadata["palette"], dtype=torch.float32)
+    if dataset.labels is None:
+        raise ValueError("all_colorings needs a labelled color_digits dataset")
+    n, k = len(dataset), len(palette)
+    colors = torch.arange(k).repeat_interleave(n)
+    images = recolor(dataset.images.repeat(k, 1, 1, 1), colors, palette)
+    labels = dataset.labels.repeat(k)
+    return Dataset(
+        images.contiguous(),
+        labels=labels,
+        factors=torch.stack([labels, colors], dim=1),
+        factor_names=("digit", "color"),
+        factor_sizes=(10, k),
+        class_names=dataset.class_names,
+        name=dataset.name,
+        metadata=dataset.metadata,
     )
