@@ -4,7 +4,7 @@ An autoencoder is anything with ``encode(x)`` and ``decode(z)``; a classifier is
 layers are named by module path. Nothing here draws widgets or plots.
 """
 
-from .autoencoders import Autoencoder, AutoencoderOutput, ConvAutoencoder, MLPAutoencoder, reparameterize
+from .autoencoders import Autoencoder, AutoencoderOutput, ConvAutoencoder, MLPAutoencoder, SpatialBroadcastDecoder, reparameterize
 from .classifiers import SmallCNN
 from .init import init_parameters
 from .losses import autoencoder_loss, bernoulli_nll, gaussian_kl, squared_error
@@ -17,6 +17,7 @@ __all__ = [
     "AutoencoderOutput",
     "ConvAutoencoder",
     "MLPAutoencoder",
+    "SpatialBroadcastDecoder",
     "SmallCNN",
     "autoencoder_loss",
     "bernoulli_nll",

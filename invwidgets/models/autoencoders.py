@@ -25,11 +25,13 @@ __all__ = [
     "AutoencoderOutput",
     "ConvAutoencoder",
     "MLPAutoencoder",
+    "SpatialBroadcastDecoder",
     "reparameterize",
 ]
 
 _ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "elu": nn.ELU}
 _OUTPUTS = ("sigmoid", "identity")
+_DECODERS = ("deconv", "broadcast")
 
 
 def _positive_int(value: Any, what: str) -> int:
@@ -194,8 +196,12 @@ class ConvAutoencoder(Autoencoder):
 
     Encoder: ``len(channels)`` × [Conv2d 4×4 stride 2, activation] halving the side each time,
     then Linear → ``hidden`` → activation → Linear → latent (× 2 for a VAE: mean and log-variance).
-    Decoder: the mirror image with ConvTranspose2d 4×4 stride 2, ending in ``in_channels`` maps
-    (sigmoid in :meth:`decode`).
+    Decoder (``decoder="deconv"``, the default): the mirror image with ConvTranspose2d 4×4
+    stride 2, ending in ``in_channels`` maps (sigmoid in :meth:`decode`). With
+    ``decoder="broadcast"`` it is a :class:`SpatialBroadcastDecoder` (Watters et al. 2019) with
+    3×3 conv layers of ``decoder_channels``: the latent is tiled over the image with two coordinate
+    channels, which lets a VAE give horizontal and vertical position one latent each instead of a
+    rotated mixture of the two.
 
     Args:
         in_channels: image channels.
@@ -206,10 +212,13 @@ class ConvAutoencoder(Autoencoder):
             the side down to 4 (3 stages for 32×32, 1 for 8×8).
         hidden: width of the fully connected layer between the convs and the latent.
         activation: ``"relu"`` or ``"elu"``.
+        decoder: ``"deconv"`` or ``"broadcast"`` (see above).
+        decoder_channels: conv channels of the broadcast decoder (default ``(32, 32, 32)``);
+            only with ``decoder="broadcast"``.
 
     Raises:
-        ValueError: if ``image_size`` is not divisible by ``2**len(channels)`` or an argument is
-            not a positive integer.
+        ValueError: if ``image_size`` is not divisible by ``2**len(channels)``, an argument is
+            not a positive integer, or ``decoder`` is unknown.
     """
 
     def __init__(
@@ -221,9 +230,15 @@ class ConvAutoencoder(Autoencoder):
         channels: Sequence[int] | None = None,
         hidden: int = 128,
         activation: str = "relu",
+        decoder: str = "deconv",
+        decoder_channels: Sequence[int] | None = None,
     ) -> None:
         in_channels = _positive_int(in_channels, "in_channels")
         image_size = _positive_int(image_size, "image_size")
+        if decoder not in _DECODERS:
+            raise ValueError(f"decoder must be one of {_DECODERS}, got {decoder!r}")
+        if decoder_channels is not None and decoder != "broadcast":
+            raise ValueError("decoder_channels applies only to decoder='broadcast'")
         if channels is None:
             if image_size < 8 or image_size % 4 or (image_size // 4) & (image_size // 4 - 1):
                 raise ValueError(
@@ -246,6 +261,10 @@ class ConvAutoencoder(Autoencoder):
             "hidden": hidden,
             "activation": activation,
         }
+        if decoder == "broadcast":  # only non-default keys: cards of deconv models stay as they were
+            decoder_channels = _int_tuple((32, 32, 32) if decoder_channels is None else decoder_channels,
+                                          "decoder_channels")
+            self.config.update({"decoder": decoder, "decoder_channels": list(decoder_channels)})
         act = _ACTIVATIONS[activation]
         side = image_size // 2 ** len(channels)
         flat = channels[-1] * side * side
@@ -259,6 +278,10 @@ class ConvAutoencoder(Autoencoder):
         enc += [nn.Flatten(), nn.Linear(flat, hidden), act(), nn.Linear(hidden, out_dim)]
         self.encoder = nn.Sequential(*enc)
 
+        if decoder == "broadcast":
+            self.decoder = SpatialBroadcastDecoder(self.latent_dim, image_size, in_channels,
+                                                   decoder_channels, activation)  # type: ignore[arg-type]
+            return
         dec: list[nn.Module] = [
             nn.Linear(self.latent_dim, hidden),
             act(),
@@ -273,6 +296,52 @@ class ConvAutoencoder(Autoencoder):
             if i + 1 < len(rev):
                 dec.append(act())
         self.decoder = nn.Sequential(*dec)
+
+
+class SpatialBroadcastDecoder(nn.Module):
+    """Decoder that tiles the latent over the image (Watters et al. 2019, "Spatial Broadcast Decoder").
+
+    ``z`` (N, d) is copied to every pixel of a ``size``×``size`` grid, two coordinate channels
+    (x and y, evenly spaced in [−1, 1]) are appended, and 3×3 convolutions (padding 1, stride 1)
+    with ``channels`` maps and the activation map it to ``out_channels`` pre-activation outputs
+    by a final 1×1 convolution. Position becomes a simple function of the coordinate channels, so
+    a VAE tends to give each image axis its own latent.
+
+    Args:
+        latent_dim: d.
+        size: output side.
+        out_channels: output maps (image channels).
+        channels: widths of the 3×3 conv layers (at least one).
+        activation: ``"relu"`` or ``"elu"``.
+    """
+
+    def __init__(self, latent_dim: int, size: int, out_channels: int, channels: Sequence[int] = (32, 32, 32),
+                 activation: str = "relu") -> None:
+        super().__init__()
+        self.latent_dim = _positive_int(latent_dim, "latent_dim")
+        self.size = _positive_int(size, "size")
+        channels = _int_tuple(channels, "channels")
+        if not channels:
+            raise ValueError("channels must name at least one conv layer")
+        if activation not in _ACTIVATIONS:
+            raise ValueError(f"activation must be one of {tuple(_ACTIVATIONS)}, got {activation!r}")
+        grid = torch.linspace(-1.0, 1.0, self.size)
+        yy, xx = torch.meshgrid(grid, grid, indexing="ij")
+        # deterministic and rebuilt from the config: not part of the saved weights
+        self.register_buffer("coords", torch.stack([xx, yy])[None], persistent=False)
+        layers: list[nn.Module] = []
+        c_prev = self.latent_dim + 2
+        for c in channels:
+            layers += [nn.Conv2d(c_prev, c, 3, padding=1), _ACTIVATIONS[activation]()]
+            c_prev = c
+        layers.append(nn.Conv2d(c_prev, _positive_int(out_channels, "out_channels"), 1))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        n, s = z.shape[0], self.size
+        tiled = z[:, :, None, None].expand(n, self.latent_dim, s, s)
+        coords = self.coords.to(z.dtype).expand(n, 2, s, s)
+        return self.net(torch.cat([tiled, coords], dim=1))
 
 
 class MLPAutoencoder(Autoencoder):

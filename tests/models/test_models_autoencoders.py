@@ -135,3 +135,63 @@ def test_autoencoder_loss_terms():
     assert float(terms["kl"]) == 0.0
     with pytest.raises(ValueError, match="likelihood"):
         autoencoder_loss(ae(x), x, likelihood="poisson")
+
+
+def test_broadcast_decoder_shapes_coordinates_and_config_round_trip():
+    from invwidgets.models import SpatialBroadcastDecoder, init_parameters
+
+    m = ConvAutoencoder(1, 16, 4, variational=True, channels=[8, 8], hidden=16, decoder="broadcast",
+                        decoder_channels=[6, 5]).eval()
+    assert isinstance(m.decoder, SpatialBroadcastDecoder)
+    assert m.config["decoder"] == "broadcast" and m.config["decoder_channels"] == [6, 5]
+    z = torch.randn(3, 4, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        y = m.decode(z)
+    assert y.shape == (3, 1, 16, 16) and 0 <= float(y.min()) and float(y.max()) <= 1
+    # the two coordinate channels are x (varies along width) and y (along height), from -1 to 1
+    cx, cy = m.decoder.coords[0]
+    assert torch.equal(cx[0], torch.linspace(-1, 1, 16)) and torch.equal(cy[:, 0], torch.linspace(-1, 1, 16))
+    assert float((cx - cx[:1]).abs().max()) == 0 and float((cy - cy[:, :1]).abs().max()) == 0
+    # coordinates are rebuilt, not saved; the config rebuilds the same model
+    assert "decoder.coords" not in m.state_dict()
+    m2 = ConvAutoencoder(**m.config).eval()
+    m2.load_state_dict(m.state_dict())
+    with torch.no_grad():
+        assert torch.equal(m2.decode(z), y)
+    # seeded initialisation reaches the decoder's convolutions
+    a, b = init_parameters(ConvAutoencoder(**m.config), 3), init_parameters(ConvAutoencoder(**m.config), 3)
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    # gradients flow to every decoder parameter
+    m.train()
+    out = m(torch.rand(2, 1, 16, 16), generator=torch.Generator().manual_seed(1))
+    autoencoder_loss(out, torch.rand(2, 1, 16, 16), beta=1.0)["loss"].backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in m.decoder.parameters())
+
+
+def test_broadcast_decoder_position_is_read_from_the_coordinates():
+    """A decoder whose first layer looks only at the x coordinate draws a horizontal ramp: the
+    coordinate channels carry position, independent of z."""
+    from invwidgets.models import SpatialBroadcastDecoder
+
+    dec = SpatialBroadcastDecoder(2, 8, 1, channels=[1], activation="relu")
+    with torch.no_grad():
+        for p in dec.parameters():
+            p.zero_()
+        dec.net[0].weight[0, 2, 1, 1] = 1.0  # centre tap on the x channel (after 2 latent channels)
+        dec.net[2].weight[0, 0, 0, 0] = 1.0
+    out = dec(torch.randn(4, 2))[:, 0]
+    ramp = torch.linspace(-1, 1, 8).clamp(min=0)
+    assert torch.allclose(out, ramp.expand(4, 8, 8))
+
+
+def test_broadcast_decoder_bad_arguments():
+    with pytest.raises(ValueError, match="decoder must be one of"):
+        ConvAutoencoder(1, 16, 4, decoder="pixelshuffle")
+    with pytest.raises(ValueError, match="only to decoder='broadcast'"):
+        ConvAutoencoder(1, 16, 4, decoder_channels=[8])
+    with pytest.raises(ValueError, match="at least one"):
+        ConvAutoencoder(1, 16, 4, decoder="broadcast", decoder_channels=[])
+    m = ConvAutoencoder(1, 16, 4, decoder="broadcast")
+    assert m.config["decoder_channels"] == [32, 32, 32]
+    with pytest.raises(ValueError, match=r"z must have shape \(N, 4\)"):
+        m.decode(torch.zeros(2, 3))
