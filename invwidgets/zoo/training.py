@@ -15,7 +15,8 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from invwidgets.data import BaseDataset
+from invwidgets.data import BaseDataset, Dataset
+from invwidgets.data.digits import all_colorings
 from invwidgets.models import Autoencoder, autoencoder_loss, bernoulli_nll, squared_error
 
 __all__ = [
@@ -125,14 +126,23 @@ def train_classifier(
 ) -> dict[str, Any]:
     """Train a classifier (logits out) with Adam on cross-entropy.
 
-    Hyperparameters: ``epochs``, ``batch_size``, ``lr``, ``weight_decay`` (default 0).
+    Hyperparameters: ``epochs``, ``batch_size``, ``lr``, ``weight_decay`` (default 0),
+    ``label_smoothing`` (of the cross-entropy, default 0), ``recolor`` (default False: for
+    :func:`~invwidgets.data.color_digits` data, train on every training image in every palette
+    colour, :func:`~invwidgets.data.digits.all_colorings`, so an epoch is one pass over all
+    colourings; only training images are used).
 
     Returns:
         ``{"step": [...], "train_loss": [...]}``, at most ~50 points.
     """
-    _check_keys(hyperparameters, {"epochs", "batch_size", "lr", "weight_decay"}, "train_classifier")
+    _check_keys(hyperparameters, {"epochs", "batch_size", "lr", "weight_decay", "label_smoothing", "recolor"}, "train_classifier")
     if train_set.labels is None:
         raise ValueError(f"dataset {train_set.name!r} has no labels to train a classifier on")
+    if bool(hyperparameters.get("recolor", False)):
+        if not isinstance(train_set, Dataset) or "palette" not in train_set.metadata:
+            raise ValueError(f"recolor needs color_digits data (a palette in metadata), got {train_set.name!r}")
+        train_set = all_colorings(train_set)
+    smoothing = float(hyperparameters.get("label_smoothing", 0.0))
     x_all, y_all = train_set[:]
     batch = min(int(hyperparameters["batch_size"]), len(train_set))
     steps = int(hyperparameters["epochs"]) * (len(train_set) // batch)
@@ -141,7 +151,7 @@ def train_classifier(
         model.parameters(), lr=float(hyperparameters["lr"]), weight_decay=float(hyperparameters.get("weight_decay", 0.0))
     )
     return _optimise(model, opt, batches,
-                     lambda idx: F.cross_entropy(model(x_all[idx]), y_all[idx]),
+                     lambda idx: F.cross_entropy(model(x_all[idx]), y_all[idx], label_smoothing=smoothing),
                      "train classifier", progress)
 
 
