@@ -9,9 +9,10 @@ import pytest
 import torch
 
 from invwidgets import zoo
-from invwidgets.data import color_digits
+from invwidgets.data import color_digits, digits
 from invwidgets.methods.factors import factor_shares, sample
 from invwidgets.methods.fid import fid_lite
+from invwidgets.models import SmallCNN, init_parameters
 from invwidgets.models.iin import FactorIIN
 from invwidgets.zoo.entries_factors import (
     FACTOR_SEEDS,
@@ -21,6 +22,7 @@ from invwidgets.zoo.entries_factors import (
     factor_iin_metrics,
     train_factor_model,
 )
+from invwidgets.zoo.training import train_classifier
 
 
 @pytest.fixture(autouse=True)
@@ -97,24 +99,48 @@ def test_invertibility_on_the_representations(splits):
         split = classifier_split(cnn)
         iin = zoo.load("iin-cnn-color-digits-s0")
         zc = split.encode(test_set.images)
-        # classifier features reach |z| ≈ 70: float32 resolution there is ~1e-5, so compare relatively
+        # classifier features are far from unit scale (|z| up to ≈ 24): compare relatively
         assert (iin.reverse(iin(zc)[0]) - zc).abs().max() <= 1e-6 * zc.abs().max()
         assert (split.head(iin.reverse(iin(zc)[0])) - cnn(test_set.images)).abs().max() <= 1e-3
 
 
 def test_sensitivity_of_the_classifier_per_factor():
-    """Resampling the digit factor spreads the predictions; colour and residual move them much less
-    (paper: 2.74 / 0.19 / 0.0). Means over the three seeds, from the cards checked above.
-
-    Reached here: ≈ 2.87 / 0.56 / 0.37. The issue's targets for colour (≤ 0.5) and residual
-    (≤ 0.1) are NOT met by these small IINs; the bounds below are the reproduced claim."""
+    """Resampling the digit factor spreads the predictions; colour and residual barely move them
+    (paper: 2.74 / 0.19 / 0.0; issue 4's targets on the mean over the three seeds: ≥ 2.0, ≤ 0.5,
+    ≤ 0.1). From the cards, which test_iin_cards_recompute recomputes."""
     table = {k: [zoo.card(f"iin-cnn-color-digits-s{s}")["metrics"][f"sensitivity_{k}"] for s in FACTOR_SEEDS]
              for k in ("digit", "color", "residual")}
     mean = {k: statistics.mean(v) for k, v in table.items()}
     assert mean["digit"] >= 2.0, table
-    assert mean["color"] <= 0.7, table
-    assert mean["residual"] <= 0.6, table
+    assert mean["color"] <= 0.5, table
+    assert mean["residual"] <= 0.1, table
     assert mean["digit"] > 4 * max(mean["color"], mean["residual"]), table
+
+
+def test_classifier_recipe_options(splits):
+    """The classifiers' recipe (every colouring of the training images, label smoothing) is a
+    real option of train_classifier; recolouring needs colour-digit data."""
+    train_set, _ = splits
+    hp = {"epochs": 1, "batch_size": 64, "lr": 1e-3}
+    histories = []
+    for extra in ({}, {"recolor": True}, {"label_smoothing": 0.1}):
+        model = init_parameters(SmallCNN(**zoo.get_entry("cnn-color-digits-s0").config), 0)
+        histories.append(train_classifier(model, train_set, {**hp, **extra}, torch.Generator().manual_seed(0), progress=False))
+    plain, recolored, smoothed = histories
+    assert plain["step"][-1] == len(train_set) // 64
+    assert recolored["step"][-1] == 8 * len(train_set) // 64  # one epoch over the eight colourings
+    assert smoothed["step"] == plain["step"] and smoothed["train_loss"] != plain["train_loss"]
+    gray_train, _ = digits().split(0.2, seed=0)
+    with pytest.raises(ValueError, match="recolor"):
+        train_classifier(SmallCNN(in_channels=1, image_size=8, num_classes=10), gray_train, {**hp, "recolor": True},
+                         torch.Generator().manual_seed(0), progress=False)
+
+
+def test_iin_jitter_scale_option():
+    with pytest.raises(ValueError, match="jitter_scale"):
+        train_factor_model("iin-cnn-color-digits-s0", steps=2, batch_size=16, jitter_scale="per_pixel", progress=False)
+    hp = zoo.get_entry("iin-cnn-color-digits-s0").hyperparameters
+    assert hp["jitter_scale"] == "within_class" and hp["recolor"] is True
 
 
 def test_unsupervised_iin_samples_beat_decoding_noise(splits):
