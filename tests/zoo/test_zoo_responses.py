@@ -64,16 +64,16 @@ def test_recomputed_cds_matches_the_cards(cds_by_kind):
             assert score == pytest.approx(zoo.card(name)["metrics"]["cds"], rel=1e-5), name
 
 
-def test_beta_vae_scores_at_least_vae_on_average(cds_by_kind):
+def test_cds_orders_beta_vae_vae_ae_on_average(cds_by_kind):
+    """CDS(β-VAE) ≥ CDS(VAE) > CDS(AE), means over the three seeds (methods.md §5.4)."""
     mean = {k: statistics.mean(v) for k, v in cds_by_kind.items()}
-    assert mean["betavae"] >= mean["vae"], mean
+    assert mean["betavae"] >= mean["vae"] > mean["ae"], cds_by_kind
     assert all(0.25 <= s <= 1.0 for v in cds_by_kind.values() for s in v)  # K = 4 factors
 
 
-@pytest.mark.xfail(strict=True, reason="not reproduced with the shipped 16x16 sprites models: mean CDS of the "
-                   "VAE (0.479) is below the AE (0.497), and the best VAE-family model reaches 0.61, not 0.9")
-def test_vae_beats_ae_and_best_vae_reaches_0_9(cds_by_kind):
-    assert statistics.mean(cds_by_kind["vae"]) > statistics.mean(cds_by_kind["ae"])
+@pytest.mark.xfail(strict=True, reason="not reproduced: the best VAE-family sprites model stays below CDS 0.9 "
+                   "(the official 3D-Shapes VAE reaches 0.9615); shape and scale share a latent (see notebook 04)")
+def test_best_vae_reaches_0_9(cds_by_kind):
     assert max(cds_by_kind["vae"] + cds_by_kind["betavae"]) >= 0.9
 
 
@@ -86,10 +86,10 @@ def test_informative_latents_agree_with_active_units(kind, data):
             mu, logvar = model.encode_dist(data.images)
         kl = gaussian_kl(mu, logvar).mean(0)
         diag = response_matrix(model, n_samples=256, generator=0).diagonal()
-        active = kl > 0.5
-        assert torch.equal(diag > 0.5, active), (name, kl, diag)
+        active = kl > 0.1  # active units: noise latents have KL ≈ 1e-3 nats
+        assert torch.equal(diag > 0.25, active), (name, kl, diag)
         assert 2 <= int(active.sum()) <= 6
-        assert float(diag[~active].max()) < 0.25  # noise latents: rows of ≈ 0
+        assert float(diag[~active].max()) < 0.05 < 0.5 < float(diag[active].min())  # noise latents: rows of ≈ 0
 
 
 def test_helix_divergence_has_sinks_where_the_posterior_lies():
