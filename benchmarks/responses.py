@@ -10,9 +10,15 @@ model, N = 256 samples, d = 16 latents, for two seeded models: a conv VAE on 32Ã
   (:func:`invwidgets.methods.responses.response_matrix_from`).
 
 Prints the largest absolute difference (must be â‰¤ 1e-5) and the speed ratio loop / batched,
-measured in one run (median of ``--repeats`` timings each, after a warm-up).
+measured in one run: after a warm-up, ``--repeats`` rounds that time every variant once each
+(interleaved, so that a slow spell of the machine hits all of them), median per variant.
 
-    python benchmarks/responses.py [--threads 1] [--repeats 5]
+``--batch-size B`` caps the batches the batched pass gives the model (default 1024, the library's
+default); the loop always gives the model its N samples at once, as the reference does. The
+line "loop, same batches" runs the loop with batches of at most B too: the ratio against it is
+what batching alone buys, without any effect of the batch size on cache use.
+
+    python benchmarks/responses.py [--threads 1] [--repeats 5] [--batch-size 1024]
 """
 
 from __future__ import annotations
@@ -27,14 +33,16 @@ from invwidgets.methods.responses import intervention_values, response_matrix_fr
 from invwidgets.models import ConvAutoencoder, MLPAutoencoder, init_parameters
 
 
-def _time(fn, repeats: int) -> tuple[float, torch.Tensor]:
-    out = fn()  # warm-up
-    times = []
+def _interleaved(fns: dict, repeats: int) -> dict[str, tuple[float, torch.Tensor]]:
+    """Median time and last output of each function, timed in ``repeats`` interleaved rounds."""
+    outs = {k: fn() for k, fn in fns.items()}  # warm-up
+    times: dict[str, list[float]] = {k: [] for k in fns}
     for _ in range(repeats):
-        start = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), out
+        for k, fn in fns.items():
+            start = time.perf_counter()
+            outs[k] = fn()
+            times[k].append(time.perf_counter() - start)
+    return {k: (statistics.median(times[k]), outs[k]) for k in fns}
 
 
 def main() -> None:
@@ -43,24 +51,33 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--latents", type=int, default=16)
     parser.add_argument("--samples", type=int, default=256)
+    parser.add_argument("--batch-size", type=int, default=1024)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    d, n = args.latents, args.samples
+    d, n, bs = args.latents, args.samples, args.batch_size
     models = {
         "ConvAutoencoder 32x32": ConvAutoencoder(image_size=32, latent_dim=d, variational=True),
         "MLPAutoencoder 8x8": MLPAutoencoder((1, 8, 8), latent_dim=d, variational=True, hidden=(128,)),
     }
     z = sample_prior(n, d, 0)
     values = intervention_values(n, d, 1)
-    print(f"d={d}, N={n}, torch threads={args.threads}, torch {torch.__version__}, median of {args.repeats}")
+    print(f"d={d}, N={n}, batched pass in batches of <= {bs}, torch threads={args.threads}, "
+          f"torch {torch.__version__}, median of {args.repeats} interleaved rounds")
     for name, model in models.items():
         model = init_parameters(model, 0).eval()
-        t_loop, m_loop = _time(lambda: response_matrix_loop(model, z, values), args.repeats)
-        t_batch, m_batch = _time(lambda: response_matrix_from(model, z, values), args.repeats)
-        diff = float((m_loop - m_batch).abs().max())
+        res = _interleaved({
+            "loop": lambda: response_matrix_loop(model, z, values, batch_size=max(n, bs)),
+            "loop_same": lambda: response_matrix_loop(model, z, values, batch_size=bs),
+            "batched": lambda: response_matrix_from(model, z, values, batch_size=bs),
+        }, args.repeats)
+        (t_loop, m_loop), (t_same, m_same), (t_batch, m_batch) = res["loop"], res["loop_same"], res["batched"]
+        diff = max(float((m_loop - m_batch).abs().max()), float((m_same - m_batch).abs().max()))
         verdict = "OK" if diff <= 1e-5 else "FAIL"
         print(f"{name:22s} loop {t_loop * 1000:8.1f} ms | batched {t_batch * 1000:8.1f} ms | "
               f"ratio {t_loop / t_batch:5.2f}x | max |diff| {diff:.1e} ({verdict}, <= 1e-5)")
+        print(f"{'':22s} loop, same batches {t_same * 1000:8.1f} ms | ratio {t_same / t_batch:5.2f}x "
+              f"(bound for a compute-bound model: 2d/(d+1) = {2 * d / (d + 1):.2f}x)")
+
 
 if __name__ == "__main__":
     main()
