@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 
-from .responses import _check_latents, decode_mean, response
+from .responses import BatchSize, _check_latents, decode_mean, response
 
 __all__ = [
     "ResponseMap",
@@ -161,7 +161,7 @@ def response_map(
     radius: float = 2.0,
     resolution: int = 64,
     per_step: bool = False,
-    batch_size: int | None = 1024,
+    batch_size: BatchSize = "auto",
 ) -> ResponseMap:
     """Compute the response map of ``autoencoder`` around ``base`` in latents ``dims``.
 
@@ -172,7 +172,8 @@ def response_map(
         radius: the grid covers ``[−radius, radius]²``.
         resolution: n grid points per axis (n² model calls, batched).
         per_step: derivatives per grid step (the official plots) instead of per latent unit.
-        batch_size: the largest batch given to the model.
+        batch_size: the largest batch given to the model (:data:`BatchSize`; ``"auto"``: 128 on
+            a CPU, 1024 on a GPU).
 
     Returns:
         A :class:`ResponseMap`.

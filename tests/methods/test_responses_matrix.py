@@ -194,3 +194,42 @@ def test_encoder_returning_tuple_or_distribution_uses_the_mean():
     z = sample_prior(8, 5, 0)
     assert torch.equal(response(TupleAE(), z), z)
     assert torch.equal(response(DistAE(), z), z)
+
+
+class _BatchRecorder(LinearAE):
+    """LinearAE that records the batch sizes its decoder sees."""
+
+    def __init__(self, *args) -> None:
+        super().__init__(*args)
+        self.seen: list[int] = []
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        self.seen.append(int(z.shape[0]))
+        return super().decode(z)
+
+
+def test_auto_batch_size_is_small_on_cpu_and_large_elsewhere():
+    from invwidgets.methods.responses import AUTO_BATCH_SIZE, resolve_batch_size
+
+    assert resolve_batch_size("auto", "cpu") == AUTO_BATCH_SIZE["cpu"] == 128
+    assert resolve_batch_size("auto", torch.device("cuda")) == AUTO_BATCH_SIZE["default"] == 1024
+    assert resolve_batch_size("auto", "meta") == 1024
+    assert resolve_batch_size(7, "cpu") == 7
+    assert resolve_batch_size(None, "cpu") is None
+    for bad in (0, -3, 2.5, True, "big", "AUTO"):
+        with pytest.raises(ValueError, match="batch_size"):
+            resolve_batch_size(bad, "cpu")
+
+
+def test_default_batches_on_cpu_and_values_independent_of_batch_size():
+    g = torch.Generator().manual_seed(3)
+    ae = _BatchRecorder(torch.randn(4, 6, generator=g), torch.randn(6, 4, generator=g))
+    z, v = sample_prior(100, 4, 0), intervention_values(100, 4, 1)
+    auto = response_matrix_from(ae, z, v)  # CPU model: batches of at most 128
+    assert max(ae.seen) == 128 and sum(ae.seen) == 5 * 100
+    ae.seen.clear()
+    whole = response_matrix_from(ae, z, v, batch_size=None)
+    assert ae.seen == [100, 400]
+    torch.testing.assert_close(auto, whole, rtol=0, atol=1e-5)
+    with pytest.raises(ValueError, match="batch_size"):
+        response_matrix_from(ae, z, v, batch_size=0)
