@@ -26,9 +26,9 @@ from typing import Any, Literal, Union
 import torch
 
 __all__ = [
-    "ConditionedResponses",
     "AUTO_BATCH_SIZE",
     "BatchSize",
+    "ConditionedResponses",
     "as_generator",
     "causal_disentanglement_score",
     "conditioned_response_matrix",
@@ -55,7 +55,7 @@ BatchSize = Union[int, None, Literal["auto"]]
 
 #: Batches chosen by ``batch_size="auto"``, by the device type of the model's parameters. On a CPU
 #: the batches stay small: with batches of 1024 latents glibc's ``malloc`` maps fresh pages for
-#: the model's activations on every call, and the page faults took 45 % of the CPU time of a
+#: the model's activations on every call, and the page faults took 45–47 % of the CPU time of a
 #: 32×32 conv VAE in ``benchmarks/responses.py``; with 128 the conditioned response matrix of
 #: ``betavae-sprites-s0`` took 2.7 s instead of 6.0 s (same values). A GPU gets larger batches.
 AUTO_BATCH_SIZE: dict[str, int] = {"cpu": 128, "default": 1024}
