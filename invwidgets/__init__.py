@@ -63,12 +63,6 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from . import data, methods, models, widgets, worker, zoo
     from .diagnose import diagnose
-    from .widgets.explorers import (
-        FactorExplorer,
-        InvarianceExplorer,
-        InversionExplorer,
-        ResponseExplorer,
-    )
     from .widgets import (
         Explorer,
         ImageView,
@@ -76,5 +70,11 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
         LatentSliders,
         SampleGrid,
         SketchPad,
+    )
+    from .widgets.explorers import (
+        FactorExplorer,
+        InvarianceExplorer,
+        InversionExplorer,
+        ResponseExplorer,
     )
     from .worker import Worker, default_device, get_worker, set_sync_mode

@@ -34,8 +34,9 @@ import threading
 import time
 import traceback
 from collections import OrderedDict, deque
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Hashable, Literal
+from typing import Any, Literal
 
 import torch
 
@@ -103,7 +104,7 @@ class JobContext:
     A request function that accepts a parameter named ``job`` receives one of these.
     """
 
-    def __init__(self, worker: "Worker", request: "_Request") -> None:
+    def __init__(self, worker: Worker, request: _Request) -> None:
         self._worker = worker
         self._request = request
         self._last_progress = 0.0

@@ -47,7 +47,6 @@ tornado_web = pytest.importorskip("tornado.web")
 from tornado.httpserver import HTTPServer  # noqa: E402
 from tornado.websocket import WebSocketHandler, websocket_connect  # noqa: E402
 
-
 # --------------------------------------------------------------------------- config
 
 

@@ -1,41 +1,11 @@
-from .responses import (  # issue 6: latent responses
-    ConditionedResponses,
-    causal_disentanglement_score,
-    conditioned_response_matrix,
-    intervene,
-    intervention_values,
-    response,
-    response_matrix,
-    response_matrix_loop,
-    sample_prior,
+from .attribution import (  # issue 3
+    AttributionStats,
+    attribute,
+    attribution_stats,
+    composed_classifier,
+    integrated_gradients,
 )
-from .response_maps import ResponseMap, posterior_histogram, response_map  # issue 6
 from .disentanglement import DCIResult, MIGResult, dci, mig  # issue 6
-from .invariances import (  # issue 3: supervised-VAE invariances
-    InvariantSamples,
-    aggregate_posterior,
-    invariance_rates,
-    invariant_samples,
-    nuisance_interpolation,
-    nuisance_pixel_map,
-    nuisance_traversal,
-    sample_class,
-    sample_nuisance,
-)
-from .attribution import AttributionStats, attribute, attribution_stats, composed_classifier, integrated_gradients  # issue 3
-from .layers import INPUT, layer_output, layer_outputs, layer_shapes, list_layers, resolve_layer  # issue 5
-from .inversion import (  # issue 5: inversion models and mutual information
-    CheckpointMI,
-    LayerMI,
-    MIEstimate,
-    build_inversion_set,
-    entropy_map,
-    fit_inversions,
-    layer_features,
-    mi_over_checkpoints,
-    mutual_information,
-    sample_inversion,
-)
 from .factors import (  # issue 4: IIN losses, edits, sensitivity, factor dimensions
     SequentialSplit,
     estimate_factor_dims,
@@ -53,5 +23,41 @@ from .factors import (  # issue 4: IIN losses, edits, sensitivity, factor dimens
     train_iin,
     unsupervised_nll,
 )
-from .pairs import PairSource, SketchRenderer  # issue 4
 from .fid import fid_lite, frechet_distance  # issue 4
+from .invariances import (  # issue 3: supervised-VAE invariances
+    InvariantSamples,
+    aggregate_posterior,
+    invariance_rates,
+    invariant_samples,
+    nuisance_interpolation,
+    nuisance_pixel_map,
+    nuisance_traversal,
+    sample_class,
+    sample_nuisance,
+)
+from .inversion import (  # issue 5: inversion models and mutual information
+    CheckpointMI,
+    LayerMI,
+    MIEstimate,
+    build_inversion_set,
+    entropy_map,
+    fit_inversions,
+    layer_features,
+    mi_over_checkpoints,
+    mutual_information,
+    sample_inversion,
+)
+from .layers import INPUT, layer_output, layer_outputs, layer_shapes, list_layers, resolve_layer  # issue 5
+from .pairs import PairSource, SketchRenderer  # issue 4
+from .response_maps import ResponseMap, posterior_histogram, response_map  # issue 6
+from .responses import (  # issue 6: latent responses
+    ConditionedResponses,
+    causal_disentanglement_score,
+    conditioned_response_matrix,
+    intervene,
+    intervention_values,
+    response,
+    response_matrix,
+    response_matrix_loop,
+    sample_prior,
+)

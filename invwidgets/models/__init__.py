@@ -4,13 +4,20 @@ An autoencoder is anything with ``encode(x)`` and ``decode(z)``; a classifier is
 layers are named by module path. Nothing here draws widgets or plots.
 """
 
-from .autoencoders import Autoencoder, AutoencoderOutput, ConvAutoencoder, MLPAutoencoder, SpatialBroadcastDecoder, reparameterize
+from .autoencoders import (
+    Autoencoder,
+    AutoencoderOutput,
+    ConvAutoencoder,
+    MLPAutoencoder,
+    SpatialBroadcastDecoder,
+    reparameterize,
+)
+from .baseline import TrunkClassifier  # issue 3
 from .classifiers import SmallCNN
 from .init import init_parameters
 from .losses import autoencoder_loss, bernoulli_nll, gaussian_kl, squared_error
-from .svae import SupervisedVAE, SVAEOutput, svae_loss, train_svae  # issue 3
-from .baseline import TrunkClassifier  # issue 3
 from .pixelcnn import GatedPixelCNN, InversionSet, to_levels  # issue 5
+from .svae import SupervisedVAE, SVAEOutput, svae_loss, train_svae  # issue 3
 
 __all__ = [
     "Autoencoder",
@@ -29,4 +36,5 @@ __all__ = [
 __all__ += ["SupervisedVAE", "SVAEOutput", "TrunkClassifier", "svae_loss", "train_svae"]  # issue 3
 __all__ += ["GatedPixelCNN", "InversionSet", "to_levels"]  # issue 5
 from .iin import ActNorm, AffineCoupling, DoubleAffineCoupling, FactorIIN, FlowBlock, InvertibleFlow, Shuffle  # noqa: E402  issue 4
+
 __all__ += ["ActNorm", "AffineCoupling", "DoubleAffineCoupling", "FactorIIN", "FlowBlock", "InvertibleFlow", "Shuffle"]  # issue 4

@@ -1,7 +1,6 @@
 """Widgets: the anywidget views and the per-method explorers composed from them."""
 
 from .base import WorkerClient
-from .explorers.base import Explorer
 from .explorers import (
     FactorExplorer,
     InvarianceExplorer,
@@ -9,6 +8,7 @@ from .explorers import (
     LatentExplorer,
     ResponseExplorer,
 )
+from .explorers.base import Explorer
 from .views import ImageView, LatentSliders, SampleGrid, SketchPad
 
 __all__ = [

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import contextvars
 import functools
-from typing import Any, Callable, Hashable, TypeVar
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
 
 import torch
 import traitlets

@@ -9,10 +9,10 @@ Command line: ``python -m invwidgets.zoo list`` and ``python -m invwidgets.zoo t
 """
 
 from . import entries as _entries  # noqa: F401  (registers the shipped models)
-from . import entries_invariances as _entries_invariances  # noqa: F401  (issue 3: svae-digits, baseline-digits)
-from . import entries_responses as _entries_responses  # noqa: F401  (issue 6: vae/betavae/ae-sprites-s*, helix-vae)
-from . import entries_inversion as _entries_inversion  # noqa: F401  (issue 5: cnn-digits-ckpts-s*, inv-digits-s*)
 from . import entries_factors as _entries_factors  # noqa: F401  (issue 4: ae/cnn-color-digits-s*, IINs)
+from . import entries_invariances as _entries_invariances  # noqa: F401  (issue 3: svae-digits, baseline-digits)
+from . import entries_inversion as _entries_inversion  # noqa: F401  (issue 5: cnn-digits-ckpts-s*, inv-digits-s*)
+from . import entries_responses as _entries_responses  # noqa: F401  (issue 6: vae/betavae/ae-sprites-s*, helix-vae)
 from .files import CARD_FORMAT, WEIGHTS_DIR, available, build_model, card, load, save, weights_path
 from .registry import (
     ARCHITECTURES,

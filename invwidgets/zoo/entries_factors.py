@@ -47,7 +47,14 @@ from tqdm.auto import tqdm
 
 from invwidgets.data import BaseDataset, sample_pairs
 from invwidgets.data.digits import all_colorings
-from invwidgets.methods.factors import SequentialSplit, estimate_factor_dims, sample, sensitivity_table, train_iin, unsupervised_nll
+from invwidgets.methods.factors import (
+    SequentialSplit,
+    estimate_factor_dims,
+    sample,
+    sensitivity_table,
+    train_iin,
+    unsupervised_nll,
+)
 from invwidgets.methods.fid import fid_lite
 from invwidgets.models import Autoencoder, SmallCNN, init_parameters, reparameterize
 from invwidgets.models.iin import FactorIIN

@@ -264,6 +264,7 @@ def shipped_results(seeds: list[int] | None = None, n_boot: int = 200) -> dict[s
         ``{"final": {seed: MIEstimate}, "checkpoints": {seed: CheckpointMI}}``.
     """
     from invwidgets.methods.inversion import CheckpointMI
+
     from .reproduce import test_split
 
     out: dict[str, Any] = {"final": {}, "checkpoints": {}}

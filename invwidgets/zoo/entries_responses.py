@@ -28,7 +28,11 @@ from torch import nn
 
 from invwidgets.data import BaseDataset, sprites
 from invwidgets.methods.disentanglement import dci, mig
-from invwidgets.methods.responses import causal_disentanglement_score, conditioned_response_matrix, encode_mean
+from invwidgets.methods.responses import (
+    causal_disentanglement_score,
+    conditioned_response_matrix,
+    encode_mean,
+)
 
 from .registry import ZooEntry, register_entry
 from .training import reconstruction_metrics, train_autoencoder

@@ -47,9 +47,10 @@ import urllib.error
 import urllib.request
 import uuid
 import weakref
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 
@@ -179,7 +180,7 @@ class JupyterServer:
         if self._own_base_dir:
             shutil.rmtree(self.base_dir, ignore_errors=True)
 
-    def __enter__(self) -> "JupyterServer":
+    def __enter__(self) -> JupyterServer:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -284,7 +285,7 @@ def start_jupyterlab(
         args = [
             str(python or sys.executable), "-m", app,
             "--no-browser",
-            f"--ServerApp.ip=127.0.0.1",
+            "--ServerApp.ip=127.0.0.1",
             f"--ServerApp.port={port}",
             "--ServerApp.port_retries=0",
             f"--IdentityProvider.token={token}",
@@ -393,7 +394,7 @@ const findPanel = (path) => {
 
 
 #: LabPages not yet closed (the pytest plugin screenshots them when a test fails).
-LIVE_PAGES: "weakref.WeakSet[LabPage]" = weakref.WeakSet()
+LIVE_PAGES: weakref.WeakSet[LabPage] = weakref.WeakSet()
 
 
 class LabPage:
@@ -411,7 +412,7 @@ class LabPage:
         page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
 
     @classmethod
-    def new(cls, browser, server: JupyterServer, viewport=(1280, 900)) -> "LabPage":
+    def new(cls, browser, server: JupyterServer, viewport=(1280, 900)) -> LabPage:
         ctx = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
         return cls(ctx.new_page(), server, ctx)
 

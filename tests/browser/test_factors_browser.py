@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-import jlab
-
 pytestmark = pytest.mark.browser
 
 CELLS = [

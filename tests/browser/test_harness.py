@@ -16,9 +16,8 @@ from __future__ import annotations
 import json
 import uuid
 
-import pytest
-
 import jlab
+import pytest
 
 pytestmark = pytest.mark.browser
 

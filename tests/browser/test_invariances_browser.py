@@ -3,9 +3,8 @@ while the latent classifier's predicted class stays (it reads z_c only); class s
 
 from __future__ import annotations
 
-import pytest
-
 import jlab
+import pytest
 
 pytestmark = pytest.mark.browser
 

@@ -3,9 +3,8 @@ redraws the sample grid with samples of the new layer's inversion model."""
 
 from __future__ import annotations
 
-import pytest
-
 import jlab
+import pytest
 
 pytestmark = pytest.mark.browser
 

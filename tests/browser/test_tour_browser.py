@@ -12,9 +12,8 @@ import shutil
 import time
 from pathlib import Path
 
-import pytest
-
 import jlab
+import pytest
 
 pytestmark = pytest.mark.browser
 

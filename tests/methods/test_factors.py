@@ -11,9 +11,9 @@ from torch import nn
 from invwidgets.methods.factors import (
     SequentialSplit,
     estimate_factor_dims,
-    factor_shares,
     factor_scores,
     factor_sensitivity,
+    factor_shares,
     interpolate_factor,
     interpolate_latent,
     log_likelihood,

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-
 import pytest
 import torch
 
 from invwidgets.data import VectorDataset, mixed_radix_factors
-from invwidgets.methods.responses import ConditionedResponses, causal_disentanglement_score, conditioned_response_matrix
+from invwidgets.methods.responses import (
+    ConditionedResponses,
+    causal_disentanglement_score,
+    conditioned_response_matrix,
+)
 
 
 def test_cds_is_one_with_one_nonzero_per_column():

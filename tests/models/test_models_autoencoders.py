@@ -16,7 +16,6 @@ from invwidgets.models import (
 )
 
 
-
 @pytest.mark.parametrize(
     "in_channels,size,latent,variational",
     [(1, 32, 8, False), (1, 32, 6, True), (3, 8, 16, False), (1, 16, 4, True)],

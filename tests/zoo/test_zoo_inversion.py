@@ -9,6 +9,7 @@ import statistics
 import pytest
 import torch
 
+from invwidgets.models.pixelcnn import InversionSet
 from invwidgets.zoo import card, evaluate, load
 from invwidgets.zoo.entries_inversion import (
     CHECKPOINT_EPOCHS,
@@ -18,7 +19,6 @@ from invwidgets.zoo.entries_inversion import (
     ClassifierCheckpoints,
     shipped_results,
 )
-from invwidgets.models.pixelcnn import InversionSet
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -9,7 +9,6 @@ import ipywidgets
 import torch
 
 from ...data import Dataset
-
 from ..base import WorkerClient
 
 __all__ = ["Explorer", "as_batch", "check_dataset", "model_device"]

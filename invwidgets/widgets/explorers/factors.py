@@ -13,7 +13,8 @@ in the background worker; charts are set from its ``on_result`` callbacks.
 from __future__ import annotations
 
 import html
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import ipywidgets
 import numpy as np

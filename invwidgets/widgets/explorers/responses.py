@@ -18,7 +18,8 @@ Four panels, all computed in the background worker:
 from __future__ import annotations
 
 import html
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import ipywidgets
 import numpy as np
@@ -27,7 +28,6 @@ import torch
 import traitlets
 
 from ...data import BaseDataset, traversal
-from ...models import gaussian_kl
 from ...methods.disentanglement import dci, mig
 from ...methods.response_maps import ResponseMap, posterior_histogram, response_map
 from ...methods.responses import (
@@ -38,6 +38,7 @@ from ...methods.responses import (
     response,
     response_matrix,
 )
+from ...models import gaussian_kl
 from ..views import ImageView, LatentSliders, SampleGrid
 from .base import Explorer, check_dataset, model_device
 from .latent import check_autoencoder
