@@ -37,6 +37,7 @@ from ...models import init_parameters
 from ...models.iin import FactorIIN
 from ..views import ImageView, SampleGrid, SketchPad
 from .base import Explorer, as_batch, check_dataset, model_device
+from .inputs import check_image_batch, check_index
 
 __all__ = ["FactorExplorer"]
 
@@ -505,9 +506,14 @@ class FactorExplorer(Explorer):
     # ------------------------------------------------------------------ validation
     @traitlets.validate("source", "target")
     def _valid_index(self, proposal: dict) -> int:
-        i = int(proposal["value"])
-        if not 0 <= i < len(self.dataset):
-            raise traitlets.TraitError(f"{proposal['trait'].name} {i} out of range for a dataset of {len(self.dataset)}")
+        name = proposal["trait"].name
+        try:
+            i = check_index(proposal["value"], len(self.dataset), name=name)
+            # A rejected image is refused here, so source/target keep their previous value.
+            check_image_batch(self.dataset.images[i], tuple(self.dataset.images.shape[1:]),
+                              name=f"dataset image {i}")
+        except (IndexError, TypeError, ValueError) as exc:
+            raise traitlets.TraitError(str(exc)) from None
         return i
 
     @traitlets.validate("swap")

@@ -22,6 +22,7 @@ from ...methods.attribution import METHODS, attribute, composed_classifier
 from ...methods.invariances import aggregate_posterior, check_svae, invariant_samples, nuisance_pixel_map
 from ..views import ImageView, LatentSliders, SampleGrid
 from .base import Explorer, as_batch, check_dataset, model_device
+from .inputs import check_image_batch, check_index
 
 __all__ = ["InvarianceExplorer"]
 
@@ -181,7 +182,7 @@ class InvarianceExplorer(Explorer):
 
     # ------------------------------------------------------------------ model work (worker thread)
     def _check_input(self, x: Any) -> torch.Tensor:
-        return as_batch(x, self.input_shape)
+        return as_batch(check_image_batch(x, self.input_shape), self.input_shape)
 
     def _attribute(self, x: torch.Tensor, target: int, method: str) -> torch.Tensor:
         return attribute(self._f, x.to(self._dev), target, method)  # type: ignore[arg-type]
@@ -249,11 +250,14 @@ class InvarianceExplorer(Explorer):
 
     # ------------------------------------------------------------------ results (main context)
     def _show_input(self, r: dict[str, Any], index: int | None = None) -> None:
-        if index is not None:
-            self.index = index
-        self._x = r["x"]
+        # The views first: if one refuses the new input, the explorer keeps the previous one.
         self.original.set_image(r["x"][0])
         self.original.set_heatmap(r["attribution"].sum(0))
+        self._x = r["x"]
+        if index is not None:
+            self.index = index
+            if index >= 0 and self.index_box.value != index:
+                self.index_box.value = index
         z = r["z"].clamp(-self.span, self.span)
         self.sliders.values = [float(v) for v in z]
         self.sliders.defaults = [float(v) for v in z]
@@ -340,6 +344,8 @@ class InvarianceExplorer(Explorer):
             self.select(i)
 
     def _on_index_box(self, change: dict) -> None:
+        if int(change["new"]) == self.index and self._x is not None:
+            return  # the box follows the explorer (set after a successful select)
         self.select(int(change["new"]))
 
     def _on_method_box(self, change: dict) -> None:
@@ -357,12 +363,16 @@ class InvarianceExplorer(Explorer):
     def select(self, index: int) -> None:
         """Explain dataset image ``index`` (encoded in the worker; the sliders start at its
         posterior mean)."""
-        if not 0 <= int(index) < len(self.dataset):
-            raise IndexError(f"index {index} out of range for a dataset of {len(self.dataset)}")
-        index = int(index)
-        if self.index_box.value != index:
-            self.index_box.value = index
-        self._request_input(self.dataset.images[index : index + 1], index)
+        index = check_index(index, len(self.dataset))
+        try:
+            # Checked before anything changes: a rejected image leaves the explorer as it was.
+            x = check_image_batch(self.dataset.images[index : index + 1], self.input_shape,
+                                  name=f"dataset image {index}")
+        except (TypeError, ValueError):
+            if self.index_box.value != self.index and self.index >= 0:
+                self.index_box.value = self.index  # the box the user typed into shows the truth
+            raise
+        self._request_input(x, index)
 
     def set_input(self, x: Any) -> None:
         """Explain the user's own image ``x`` (``C×H×W`` or ``1×C×H×W``).

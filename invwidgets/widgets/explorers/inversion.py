@@ -26,6 +26,7 @@ from ...methods.layers import resolve_layer
 from ...models.pixelcnn import InversionSet
 from ..views import ImageView, SampleGrid
 from .base import Explorer, as_batch, check_dataset
+from .inputs import check_image_batch, check_index
 
 __all__ = ["InversionExplorer"]
 
@@ -270,11 +271,13 @@ class InversionExplorer(Explorer):
     # ------------------------------------------------------------------ public API
     def select(self, index: int) -> None:
         """Show the inversions of dataset image ``index``."""
-        if not 0 <= index < len(self.dataset):
-            raise IndexError(f"index {index} out of range for a dataset of {len(self.dataset)}")
-        self.index = int(index)
-        self.original.set_image(self.dataset.images[index])
-        self.entropy.set_image(self.dataset.images[index])
+        index = check_index(index, len(self.dataset))
+        # Checked before anything changes: a rejected image leaves the explorer as it was.
+        image = check_image_batch(self.dataset.images[index], tuple(self.dataset.images.shape[1:]),
+                                  name=f"dataset image {index}")[0]
+        self.original.set_image(image)
+        self.entropy.set_image(image)
+        self.index = index
         self._request_samples()
 
     def resample(self, seed: int | None = None) -> None:

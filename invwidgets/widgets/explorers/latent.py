@@ -13,6 +13,7 @@ import traitlets
 from ...data import Dataset
 from ..views import ImageView, LatentSliders, SampleGrid
 from .base import Explorer, as_batch, check_dataset, model_device
+from .inputs import check_image_batch, check_index
 
 __all__ = ["LatentExplorer", "check_autoencoder"]
 
@@ -276,16 +277,20 @@ class LatentExplorer(Explorer):
         """Start from the encoding of dataset image ``index`` (computed in the worker)."""
         if self.dataset is None:
             raise ValueError("this explorer has no dataset to select from")
-        if not 0 <= index < len(self.dataset):
-            raise IndexError(f"index {index} out of range for a dataset of {len(self.dataset)}")
-        self.index = int(index)
-        if self.original is not None:
-            self.original.set_image(self.dataset.images[index])
+        index = check_index(index, len(self.dataset))
+        # Checked before anything changes: a rejected image leaves the explorer as it was.
+        image = check_image_batch(self.dataset.images[index], tuple(self.dataset.images.shape[1:]),
+                                  name=f"dataset image {index}")[0]
 
         def done(z: torch.Tensor) -> None:
+            # Only once the image is encoded do the index, the input view and the sliders move
+            # together; a model that fails leaves all three as they were.
+            if self.original is not None:
+                self.original.set_image(image)
+            self.index = index
             self.sliders.values = self._clamp(z)
 
-        self.run_in_worker("encode", self._encode_index, int(index), on_result=done)
+        self.run_in_worker("encode", self._encode_index, index, on_result=done)
 
     def set_latent(self, z: Any) -> None:
         """Set the sliders to the latent vector ``z`` (length ``latent_dim``)."""
