@@ -1,9 +1,23 @@
 """Plain ``torch.nn.Module``s: autoencoders (AE/VAE), small classifiers and loss helpers.
 
 An autoencoder is anything with ``encode(x)`` and ``decode(z)``; a classifier is any module whose
-layers are named by module path. Nothing here draws widgets or plots.
+layers are named by module path. Methods and explorers call a user's model through one adapter
+(:func:`as_autoencoder`, :func:`as_classifier`): device, dtype, which output to use, and clear
+errors. Nothing here draws widgets or plots.
 """
 
+from .adapter import (
+    AutoencoderAdapter,
+    ClassifierAdapter,
+    ModelAdapter,
+    as_autoencoder,
+    as_classifier,
+    as_model,
+    module_device,
+    module_dtype,
+    to_images,
+    unwrap,
+)
 from .autoencoders import (
     Autoencoder,
     AutoencoderOutput,
@@ -20,6 +34,16 @@ from .pixelcnn import GatedPixelCNN, InversionSet, to_levels  # issue 5
 from .svae import SupervisedVAE, SVAEOutput, svae_loss, train_svae  # issue 3
 
 __all__ = [
+    "AutoencoderAdapter",
+    "ClassifierAdapter",
+    "ModelAdapter",
+    "as_autoencoder",
+    "as_classifier",
+    "as_model",
+    "module_device",
+    "module_dtype",
+    "to_images",
+    "unwrap",
     "Autoencoder",
     "AutoencoderOutput",
     "ConvAutoencoder",
