@@ -2,7 +2,10 @@
 
 Loading never unpickles and never runs code from a file: the card names a registered
 architecture class and its keyword arguments, and the weights are read with safetensors. The
-card records the weights' SHA-256, checked before loading.
+card records the weights' SHA-256, checked before loading (a card without it is refused). Before
+anything is allocated, the card's integer arguments are checked against sane bounds and the model
+is built on torch's ``meta`` device (no memory) so that the shapes it would allocate can be
+compared with the tensor shapes in the safetensors header.
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
+import struct
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,12 +25,24 @@ from torch import nn
 
 from .registry import ARCHITECTURES, get_architecture
 
-__all__ = ["WEIGHTS_DIR", "CARD_FORMAT", "available", "card", "load", "save", "build_model", "weights_path"]
+__all__ = [
+    "WEIGHTS_DIR", "CARD_FORMAT", "MAX_CONFIG_INT", "MAX_PARAMETERS",
+    "available", "card", "load", "save", "build_model", "weights_path",
+]
 
 #: Where the shipped weights and cards live.
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 #: Version of the card layout.
 CARD_FORMAT = 1
+
+#: Largest integer a card's architecture arguments may hold (sizes, counts; seeds are exempt).
+MAX_CONFIG_INT = 1 << 16
+#: Most tensor elements (parameters and buffers together) a loaded model may have.
+MAX_PARAMETERS = 100_000_000
+#: Largest safetensors header read (the format's own limit is 100 MB).
+_MAX_HEADER_BYTES = 16 << 20
+_DTYPE_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1,
+                "U8": 1, "BOOL": 1}
 
 _REQUIRED = ("name", "architecture", "dataset", "seed", "training", "metrics", "train_time_s", "torch_version")
 
@@ -46,7 +63,11 @@ def weights_path(name: str, directory: str | Path | None = None) -> Path:
 
 
 def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def available(directory: str | Path | None = None) -> list[str]:
@@ -70,7 +91,26 @@ def _validate_card(c: Any, name: str | None = None) -> dict[str, Any]:
         raise ValueError("card field 'architecture' must be {'class': str, 'config': {...}}")
     if not all(isinstance(k, str) for k in arch["config"]):
         raise ValueError("architecture config keys must be strings")
+    _check_config_ints(arch["config"], "config")
     return c
+
+
+def _check_config_ints(value: Any, where: str, seed: bool = False) -> None:
+    """Every integer in a config (nested in dicts and lists) is in [0, MAX_CONFIG_INT]; integers
+    under a key containing ``seed`` may be any non-negative 64-bit value."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_config_ints(item, f"{where}.{key}", seed or "seed" in str(key).lower())
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_config_ints(item, f"{where}[{i}]", seed)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        bound = (1 << 63) - 1 if seed else MAX_CONFIG_INT
+        if not 0 <= value <= bound:
+            raise ValueError(f"card architecture argument {where} = {value} is outside [0, {bound}]; "
+                             "refusing to build a model from it")
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"card architecture argument {where} = {value} is not finite")
 
 
 def card(name: str, directory: str | Path | None = None) -> dict[str, Any]:
@@ -114,8 +154,96 @@ def build_model(class_name: str, config: dict[str, Any]) -> nn.Module:
         raise ValueError(f"config does not fit {class_name}: {exc}") from None
 
 
+def _read_header(path: Path) -> dict[str, tuple[str, list[int]]]:
+    """The tensors a safetensors file declares, ``{key: (dtype, shape)}``, read from its header
+    (8 bytes little-endian length, then JSON) and checked against the file's size.
+
+    Raises:
+        ValueError: for a header that is malformed or points outside the file.
+    """
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        head = f.read(8)
+        if len(head) < 8:
+            raise ValueError(f"weights file {path} is too short to be safetensors")
+        (n,) = struct.unpack("<Q", head)
+        if n > min(_MAX_HEADER_BYTES, size - 8):
+            raise ValueError(f"weights file {path} declares a {n}-byte header, larger than allowed or the file")
+        try:
+            header = json.loads(f.read(n))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"weights file {path} has a malformed safetensors header: {exc}") from None
+    if not isinstance(header, dict):
+        raise ValueError(f"weights file {path} has a malformed safetensors header")
+    data_size = size - 8 - n
+    out = {}
+    for key, entry in header.items():
+        if key == "__metadata__":
+            continue
+        try:
+            dtype, shape, (begin, end) = entry["dtype"], list(entry["shape"]), entry["data_offsets"]
+            ok = (dtype in _DTYPE_BYTES and all(isinstance(d, int) and d >= 0 for d in shape)
+                  and 0 <= begin <= end <= data_size
+                  and end - begin == math.prod(shape) * _DTYPE_BYTES[dtype])
+        except (TypeError, KeyError, ValueError):
+            ok = False
+        if not ok:
+            raise ValueError(f"weights file {path}: header entry {key!r} is malformed or points outside the file")
+        out[key] = (dtype, shape)
+    return out
+
+
+def _planned_shapes(class_name: str, config: dict[str, Any]) -> dict[str, list[int]]:
+    """The state-dict shapes the architecture would allocate, from a build on the ``meta``
+    device (shapes only, no memory)."""
+    cls = get_architecture(class_name)
+    try:
+        with _preserve_global_rng(), torch.device("meta"):
+            model = cls(**config)
+    except TypeError as exc:
+        raise ValueError(f"config does not fit {class_name}: {exc}") from None
+    return {k: list(v.shape) for k, v in model.state_dict().items()}
+
+
+def _check_shapes(path: Path, class_name: str, config: dict[str, Any]) -> None:
+    """The card's architecture must allocate exactly the tensors the weights file holds, and no
+    more than :data:`MAX_PARAMETERS` elements."""
+    stored = {k: shape for k, (_dtype, shape) in _read_header(path).items()}
+    planned = _planned_shapes(class_name, config)
+    total = sum(math.prod(shape) for shape in planned.values())
+    if total > MAX_PARAMETERS:
+        raise ValueError(f"the card's {class_name} would hold {total:,} elements, more than "
+                         f"MAX_PARAMETERS = {MAX_PARAMETERS:,}; refusing to allocate it")
+    if planned.keys() != stored.keys():
+        missing, extra = sorted(planned.keys() - stored.keys()), sorted(stored.keys() - planned.keys())
+        raise ValueError(f"weights {path} do not fit the card's {class_name}: missing tensors "
+                         f"{missing[:5]}, unexpected tensors {extra[:5]}")
+    wrong = [f"{k}: card asks for {planned[k]}, file holds {stored[k]}"
+             for k in planned if planned[k] != stored[k]]
+    if wrong:
+        raise ValueError(f"weights {path} do not fit the card's {class_name} (tensor shapes differ; "
+                         f"refusing to allocate): " + "; ".join(wrong[:5]))
+
+
+def _checked_weights(c: dict[str, Any], path: Path) -> None:
+    """The card must record the weights' SHA-256, and the file must match it."""
+    expected = c.get("weights_sha256")
+    if not isinstance(expected, str) or len(expected) != 64:
+        raise ValueError(
+            f"card {c['name']!r} records no weights_sha256, so its weights {path} cannot be checked; "
+            "refusing to load them (zoo.save writes cards with the hash)"
+        )
+    if _sha256(path) != expected.lower():
+        raise ValueError(f"weights file {path} does not match the SHA-256 recorded in its card")
+
+
 def load(name: str, device: str | torch.device | None = None, directory: str | Path | None = None) -> nn.Module:
     """Build model ``name`` from its card and load its safetensors weights; returns it in eval mode.
+
+    Before anything is allocated: the architecture class must be registered, the card's integer
+    arguments within bounds, the weights' SHA-256 must equal the card's ``weights_sha256`` (which
+    must be present), and the tensor shapes in the safetensors header must be exactly the ones
+    the card's architecture would allocate.
 
     Args:
         name: a zoo name (see :func:`available`).
@@ -124,22 +252,24 @@ def load(name: str, device: str | torch.device | None = None, directory: str | P
 
     Raises:
         FileNotFoundError: if the card or the weights are missing.
-        ValueError: for an unknown architecture class, a weights file whose SHA-256 differs from
-            the card's, or weights that do not match the architecture.
+        ValueError: for an unknown architecture class, a card without ``weights_sha256``, a
+            weights file whose SHA-256 differs from the card's, out-of-bounds architecture
+            arguments, or weights that do not match the architecture.
     """
     c = card(name, directory)
-    model = build_model(c["architecture"]["class"], c["architecture"]["config"])
+    class_name, config = c["architecture"]["class"], c["architecture"]["config"]
+    get_architecture(class_name)
     path = weights_path(name, directory)
     if not path.is_file():
         raise FileNotFoundError(f"card {name!r} found but its weights {path} are missing")
-    expected = c.get("weights_sha256")
-    if expected is not None and _sha256(path) != expected:
-        raise ValueError(f"weights file {path} does not match the SHA-256 recorded in its card")
+    _checked_weights(c, path)
+    _check_shapes(path, class_name, config)
+    model = build_model(class_name, config)
     state = load_file(str(path))
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
-        raise ValueError(f"weights {path} do not fit {c['architecture']['class']}: {exc}") from None
+        raise ValueError(f"weights {path} do not fit {class_name}: {exc}") from None
     model.eval()
     if device is not None:
         model.to(device)

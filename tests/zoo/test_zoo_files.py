@@ -1,5 +1,6 @@
 """Tests of the zoo: cards, safe loading, reproducible training and the shipped models' metrics."""
 
+import hashlib
 import json
 import pickle
 import shutil
@@ -101,7 +102,6 @@ def test_unknown_class_in_card_is_an_error(tmp_path):
     c = zoo.card("cnn-digits")
     c["name"] = "evil"
     c["architecture"]["class"] = "os.system"
-    c.pop("weights_sha256")
     (tmp_path / "evil.json").write_text(json.dumps(c))
     with pytest.raises(ValueError, match="unknown architecture class 'os.system'"):
         zoo.load("evil", directory=tmp_path)
@@ -115,6 +115,92 @@ def test_tampered_weights_are_rejected(tmp_path):
     (tmp_path / "cnn-digits.safetensors").write_bytes(bytes(raw))
     with pytest.raises(ValueError, match="SHA-256"):
         zoo.load("cnn-digits", directory=tmp_path)
+
+
+def _copy_model(name, tmp_path, edit=None):
+    """Copy ``name``'s weights and card into ``tmp_path``, the card changed by ``edit(card)``."""
+    shutil.copy(zoo.weights_path(name), tmp_path / f"{name}.safetensors")
+    c = zoo.card(name)
+    if edit is not None:
+        edit(c)
+    (tmp_path / f"{name}.json").write_text(json.dumps(c))
+
+
+def _forbid_building(monkeypatch):
+    """Make any real (allocating) build of a model fail the test."""
+    from invwidgets.zoo import files
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the model must not be built before the card is checked")
+
+    monkeypatch.setattr(files, "build_model", forbidden)
+
+
+def test_card_without_hash_is_refused(tmp_path, monkeypatch):
+    _copy_model("cnn-digits", tmp_path, lambda c: c.pop("weights_sha256"))
+    _forbid_building(monkeypatch)
+    with pytest.raises(ValueError, match="records no weights_sha256"):
+        zoo.load("cnn-digits", directory=tmp_path)
+
+
+def test_card_with_a_wrong_hash_is_refused(tmp_path, monkeypatch):
+    _copy_model("cnn-digits", tmp_path, lambda c: c.update(weights_sha256="0" * 64))
+    _forbid_building(monkeypatch)
+    with pytest.raises(ValueError, match="does not match the SHA-256"):
+        zoo.load("cnn-digits", directory=tmp_path)
+
+
+def test_card_asking_for_a_huge_layer_is_refused_before_allocating(tmp_path, monkeypatch):
+    # within the integer bound, but not what the (untouched, correctly hashed) weights hold:
+    # a real build would allocate a 65536-wide layer; the header comparison refuses it first
+    _copy_model("cnn-digits", tmp_path, lambda c: c["architecture"]["config"].update(hidden=1 << 16))
+    _forbid_building(monkeypatch)
+    with pytest.raises(ValueError, match=r"tensor shapes differ.*card asks for \[65536"):
+        zoo.load("cnn-digits", directory=tmp_path)
+
+
+@pytest.mark.parametrize("value", [10**12, -1, 2**40])
+def test_out_of_bounds_architecture_argument_is_refused(tmp_path, monkeypatch, value):
+    _copy_model("cnn-digits", tmp_path, lambda c: c["architecture"]["config"].update(hidden=value))
+    _forbid_building(monkeypatch)
+    monkeypatch.setattr(SmallCNN, "__init__", lambda *a, **k: pytest.fail("constructor was called"))
+    with pytest.raises(ValueError, match=r"config.hidden = -?\d+ is outside \[0, 65536\]"):
+        zoo.load("cnn-digits", directory=tmp_path)
+
+
+def test_tensor_count_above_the_limit_is_refused(tmp_path, monkeypatch):
+    from invwidgets.zoo import files
+
+    _copy_model("cnn-digits", tmp_path)
+    monkeypatch.setattr(files, "MAX_PARAMETERS", 1000)
+    _forbid_building(monkeypatch)
+    with pytest.raises(ValueError, match="more than MAX_PARAMETERS"):
+        zoo.load("cnn-digits", directory=tmp_path)
+
+
+def test_header_pointing_outside_the_file_is_refused(tmp_path):
+    _copy_model("cnn-digits", tmp_path)
+    path = tmp_path / "cnn-digits.safetensors"
+    raw = path.read_bytes()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8 : 8 + n])
+    key = next(k for k in header if k != "__metadata__")
+    header[key]["data_offsets"][1] += 10**9
+    text = json.dumps(header).encode()
+    path.write_bytes(struct.pack("<Q", len(text)) + text + raw[8 + n :])
+    card_path = tmp_path / "cnn-digits.json"
+    c = json.loads(card_path.read_text())
+    c["weights_sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    card_path.write_text(json.dumps(c))
+    with pytest.raises(ValueError, match="malformed or points outside the file"):
+        zoo.load("cnn-digits", directory=tmp_path)
+
+
+@pytest.mark.parametrize("name", zoo.available())
+def test_every_shipped_card_loads(name):
+    model = zoo.load(name)
+    assert not model.training
+    assert zoo.card(name)["weights_sha256"] == hashlib.sha256(zoo.weights_path(name).read_bytes()).hexdigest()
 
 
 def test_missing_card_and_bad_names():
