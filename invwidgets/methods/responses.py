@@ -13,7 +13,9 @@ how ``R`` moves tells which latents the model uses and how they are tied togethe
 * :func:`causal_disentanglement_score` — ``CDS = Σ_j max_k C[k, j] / Σ C``.
 
 An *autoencoder* is anything with ``encode(x)`` (the posterior mean; a tuple's first item or a
-``torch.distributions`` object's ``mean`` are accepted too) and ``decode(z)``. Every random draw
+``torch.distributions`` object's ``mean`` are accepted too) and ``decode(z)``; it is called through
+:func:`~invwidgets.models.as_autoencoder`, which moves and casts inputs to the model's device and
+dtype and says which output to use (``decode_output=``) when it returns several. Every random draw
 comes from an explicit ``torch.Generator`` (or an integer seed for a fresh one).
 """
 
@@ -21,9 +23,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 import torch
+
+from ..models.adapter import as_autoencoder
 
 __all__ = [
     "AUTO_BATCH_SIZE",
@@ -51,7 +55,7 @@ ProgressFn = Callable[[float, float, str], None]
 
 #: ``batch_size`` of every function here: the largest batch given to the model at once, an int,
 #: ``None`` (everything at once) or ``"auto"`` (the default: :data:`AUTO_BATCH_SIZE` by device).
-BatchSize = Union[int, None, Literal["auto"]]
+BatchSize = int | Literal["auto"] | None
 
 #: Batches chosen by ``batch_size="auto"``, by the device type of the model's parameters. On a CPU
 #: the batches stay small: with batches of 1024 latents glibc's ``malloc`` maps fresh pages for
@@ -75,35 +79,6 @@ def as_generator(generator: torch.Generator | int | None) -> torch.Generator:
     if isinstance(generator, int) and not isinstance(generator, bool):
         return torch.Generator().manual_seed(int(generator))
     raise TypeError(f"generator must be a torch.Generator or an integer seed, got {type(generator).__name__}")
-
-
-def _model_device(model: Any) -> torch.device:
-    if isinstance(model, torch.nn.Module):
-        for p in model.parameters():
-            return p.device
-        for b in model.buffers():
-            return b.device
-    return torch.device("cpu")
-
-
-def _mean_of(out: Any, what: str) -> torch.Tensor:
-    """The mean of an encoder/decoder output: a tensor, a tuple's first item, or ``.mean``."""
-    if isinstance(out, (tuple, list)) and out:
-        out = out[0]
-    if isinstance(out, torch.distributions.Distribution):
-        out = out.mean
-    if not isinstance(out, torch.Tensor):
-        raise TypeError(f"{what} returned {type(out).__name__}, expected a tensor (or a tuple whose first item is one)")
-    return out
-
-
-def _check_autoencoder(model: Any) -> None:
-    missing = [m for m in ("encode", "decode") if not callable(getattr(model, m, None))]
-    if missing:
-        raise TypeError(
-            f"{type(model).__name__} is not an autoencoder: it has no callable {' or '.join(missing)}(); "
-            "any object with encode(x) -> z and decode(z) -> x works"
-        )
 
 
 def _check_latents(z: Any, d: int | None = None, what: str = "z") -> torch.Tensor:
@@ -136,41 +111,19 @@ def resolve_batch_size(batch_size: BatchSize, device: torch.device | str = "cpu"
     return int(batch_size)
 
 
-def _batched(
-    fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, batch_size: BatchSize, device: torch.device
-) -> torch.Tensor:
-    batch_size = resolve_batch_size(batch_size, device)
-    if batch_size is None or x.shape[0] <= batch_size:
-        return fn(x)
-    return torch.cat([fn(x[i : i + batch_size]) for i in range(0, x.shape[0], batch_size)])
-
-
 def encode_mean(autoencoder: Any, x: torch.Tensor, batch_size: BatchSize = "auto") -> torch.Tensor:
     """Posterior means ``encode(x)`` as a float tensor N×d on the CPU (no gradients).
+
+    The model is called through :func:`~invwidgets.models.as_autoencoder` (inputs moved to its
+    device and cast to its dtype; ``encode_output=`` chooses among several outputs).
 
     Raises:
         TypeError: if ``autoencoder`` lacks ``encode``/``decode`` or ``encode`` returns no tensor.
         ValueError: if the codes are not N×d or contain NaN/inf.
         RuntimeError: if ``encode`` raises (the original exception is chained).
     """
-    _check_autoencoder(autoencoder)
-    device = _model_device(autoencoder)
-
-    def run(batch: torch.Tensor) -> torch.Tensor:
-        try:
-            out = autoencoder.encode(batch.to(device))
-        except Exception as exc:
-            raise RuntimeError(f"encode failed on a batch of shape {tuple(batch.shape)}: {type(exc).__name__}: {exc}") from exc
-        z = _mean_of(out, "encode(x)")
-        if z.ndim != 2 or z.shape[0] != batch.shape[0]:
-            raise ValueError(f"encode(x) must return shape (N, d) for N={batch.shape[0]} inputs, got {tuple(z.shape)}")
-        return z.detach().float().cpu()
-
-    with torch.inference_mode():
-        z = _batched(run, x, batch_size, device)
-    if not bool(torch.isfinite(z).all()):
-        raise ValueError("encode(x) returned NaN or infinite values")
-    return z
+    ae = as_autoencoder(autoencoder)
+    return ae.encode_mean(x, resolve_batch_size(batch_size, ae.device))
 
 
 def decode_mean(autoencoder: Any, z: torch.Tensor, batch_size: BatchSize = "auto") -> torch.Tensor:
@@ -180,58 +133,37 @@ def decode_mean(autoencoder: Any, z: torch.Tensor, batch_size: BatchSize = "auto
         TypeError, ValueError: for bad latents or a decoder that returns no tensor.
         RuntimeError: if ``decode`` raises (the original exception is chained).
     """
-    _check_autoencoder(autoencoder)
+    ae = as_autoencoder(autoencoder)
     _check_latents(z)
-    device = _model_device(autoencoder)
-
-    def run(batch: torch.Tensor) -> torch.Tensor:
-        try:
-            out = autoencoder.decode(batch.to(device))
-        except Exception as exc:
-            raise RuntimeError(f"decode failed on latents of shape {tuple(batch.shape)}: {type(exc).__name__}: {exc}") from exc
-        return _mean_of(out, "decode(z)").detach().float().cpu()
-
-    with torch.inference_mode():
-        return _batched(run, z, batch_size, device)
+    return ae.decode_mean(z, resolve_batch_size(batch_size, ae.device))
 
 
 def response(autoencoder: Any, z: torch.Tensor, batch_size: BatchSize = "auto") -> torch.Tensor:
     """The response function ``R(z) = E(D(z))``: decode, then re-encode, using means (N×d, CPU).
 
     Args:
-        autoencoder: anything with ``encode`` (posterior mean) and ``decode``.
+        autoencoder: anything with ``encode`` (posterior mean) and ``decode``, called through
+            :func:`~invwidgets.models.as_autoencoder` (device, dtype, output selection).
         z: latents, float N×d.
         batch_size: the largest batch passed to the model at once (``None``: all at once;
             ``"auto"``: 128 on a CPU, 1024 on a GPU; see :data:`AUTO_BATCH_SIZE`).
 
     Raises:
         TypeError: for a non-tensor or non-float ``z`` or a model without encode/decode.
-        ValueError: for a wrong shape, NaN/inf latents, or a response of another shape.
+        ValueError: for a wrong shape, NaN/inf latents or responses, or a response of another shape.
         RuntimeError: if the model raises (chained).
     """
-    _check_autoencoder(autoencoder)
+    ae = as_autoencoder(autoencoder)
     _check_latents(z)
-    device = _model_device(autoencoder)
 
     def run(batch: torch.Tensor) -> torch.Tensor:
-        b = batch.to(device)
-        try:
-            x = _mean_of(autoencoder.decode(b), "decode(z)")
-        except Exception as exc:
-            raise RuntimeError(f"decode failed on latents of shape {tuple(batch.shape)}: {type(exc).__name__}: {exc}") from exc
-        try:
-            r = _mean_of(autoencoder.encode(x), "encode(x)")
-        except Exception as exc:
-            raise RuntimeError(f"encode failed on decoded images of shape {tuple(x.shape)}: {type(exc).__name__}: {exc}") from exc
+        r = ae.encode(ae.decode(batch))
         if r.shape != batch.shape:
             raise ValueError(f"encode(decode(z)) has shape {tuple(r.shape)}, expected {tuple(batch.shape)} like z")
         return r.detach().float().cpu()
 
     with torch.inference_mode():
-        r = _batched(run, z.float(), batch_size, device)
-    if not bool(torch.isfinite(r).all()):
-        raise ValueError("the response encode(decode(z)) contains NaN or infinite values")
-    return r
+        return ae.batched(run, z.float(), resolve_batch_size(batch_size, ae.device))
 
 
 def latent_dim_of(autoencoder: Any, latent_dim: int | None = None) -> int:
@@ -433,7 +365,7 @@ def response_matrix(
         ValueError, TypeError: for bad shapes, NaN codes, a model without encode/decode.
         RuntimeError: if the model raises.
     """
-    _check_autoencoder(autoencoder)
+    autoencoder = as_autoencoder(autoencoder)
     if latent_dim is None and codes is not None:
         latent_dim = int(codes.shape[1]) if codes.ndim == 2 else None
     d = latent_dim_of(autoencoder, latent_dim)
@@ -558,7 +490,7 @@ def conditioned_response_matrix(
         raise ValueError(f"n_traversals must be a positive integer, got {n_traversals!r}")
     if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
         raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
-    _check_autoencoder(autoencoder)
+    autoencoder = as_autoencoder(autoencoder)
     from invwidgets.data import random_traversals  # data is left of methods: allowed
 
     positions = _factor_positions(dataset, factors)
