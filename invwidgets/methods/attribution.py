@@ -22,6 +22,8 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
+from ..models.adapter import ClassifierAdapter, as_autoencoder, as_classifier
+
 __all__ = [
     "METHODS",
     "AttributionStats",
@@ -53,7 +55,7 @@ class ComposedClassifier(nn.Module):
         for attr in ("encode_dist", "classify", "d_c"):
             if not hasattr(svae, attr):
                 raise TypeError(f"{type(svae).__name__} is not a supervised VAE: it has no {attr}")
-        self.svae = svae
+        self.svae = as_autoencoder(svae)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Class logits ``(N, num_classes)`` from the posterior mean of ``z_c``."""
@@ -66,7 +68,9 @@ def composed_classifier(svae: Any) -> ComposedClassifier:
     return ComposedClassifier(svae)
 
 
-def _check(model: Any, x: Any) -> torch.Tensor:
+def _check(model: Any, x: Any) -> tuple[ClassifierAdapter, torch.Tensor]:
+    """The classifier wrapped once (:func:`~invwidgets.models.as_classifier`: dtype, which output
+    holds the logits, errors) and ``x`` checked and moved to its device."""
     if not callable(model):
         raise TypeError(f"model must be callable (a classifier returning logits), got {type(model).__name__}")
     if not isinstance(x, torch.Tensor):
@@ -77,7 +81,8 @@ def _check(model: Any, x: Any) -> torch.Tensor:
         raise ValueError(f"x must be a non-empty batch N×..., got shape {tuple(x.shape)}")
     if not torch.isfinite(x).all():
         raise ValueError("x contains NaN or infinite values")
-    return x.detach()
+    clf = as_classifier(model)
+    return clf, x.detach().to(clf.device)
 
 
 def _targets(model: Any, x: torch.Tensor, target: Any) -> torch.Tensor:
@@ -108,7 +113,9 @@ def attribute(
 
     Args:
         model: a classifier returning logits (an ``nn.Module`` or callable), e.g.
-            :func:`composed_classifier` of a supervised VAE.
+            :func:`composed_classifier` of a supervised VAE; called through
+            :func:`~invwidgets.models.as_classifier` (wrap it yourself with ``output=`` when
+            it returns a tuple or dict).
         x: inputs ``(N, ...)``.
         target: a class index for all inputs, one per input, or ``None`` for the prediction.
         method: ``"saliency"`` (the signed gradient ∂f/∂x; for a linear model, its weights),
@@ -125,12 +132,11 @@ def attribute(
     """
     from captum.attr import InputXGradient, IntegratedGradients, NoiseTunnel, Saliency
 
-    x = _check(model, x)
+    model, x = _check(model, x)
     if method not in METHODS:
         raise ValueError(f"method must be one of {tuple(METHODS)}, got {method!r}")
-    was_training = getattr(model, "training", False)
-    if isinstance(model, nn.Module):
-        model.eval()
+    was_training = model.training
+    model.eval()
     try:
         t = _targets(model, x, target)
         inputs = x.clone().requires_grad_(True)
@@ -149,8 +155,7 @@ def attribute(
                     inputs, nt_type="smoothgrad", nt_samples=int(nt_samples), stdevs=float(stdev), target=t, abs=False
                 )
     finally:
-        if isinstance(model, nn.Module):
-            model.train(was_training)
+        model.train(was_training)
     return out.detach()
 
 
@@ -176,7 +181,7 @@ def integrated_gradients(
         ``(attributions, gap)`` where ``gap[i] = Σ attributions[i] − (f(x_i) − f(baseline))`` for
         the target logit ``f``; it tends to 0 as ``n_steps`` grows.
     """
-    x = _check(model, x)
+    model, x = _check(model, x)
     t = _targets(model, x, target)
     attr = attribute(model, x, t, "integrated_gradients", baseline=baseline, n_steps=n_steps)
     with torch.no_grad():
@@ -218,8 +223,8 @@ def attribution_stats(
     ``kwargs`` go to :func:`attribute`. The standard deviation is the population one (``K`` in
     the denominator) so that one sample gives zeros rather than NaN.
     """
-    x = _check(model, x)
-    samples = _check(model, samples)
+    model, x = _check(model, x)
+    model, samples = _check(model, samples)
     if x.shape[0] != 1:
         raise ValueError(f"x must be a single input (1, ...), got batch of {x.shape[0]}")
     if samples.shape[1:] != x.shape[1:]:

@@ -25,6 +25,8 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
+from ..models.adapter import AutoencoderAdapter, as_autoencoder, as_classifier, check_finite
+
 __all__ = [
     "InvariantSamples",
     "aggregate_posterior",
@@ -43,8 +45,9 @@ Source = Literal["prior", "posterior"]
 _SOURCES = ("prior", "posterior")
 
 
-def check_svae(model: Any) -> None:
-    """Raise a clear ``TypeError`` unless ``model`` follows the supervised-VAE protocol."""
+def check_svae(model: Any) -> AutoencoderAdapter:
+    """Raise a clear ``TypeError`` unless ``model`` follows the supervised-VAE protocol; return
+    it wrapped once (:func:`~invwidgets.models.as_autoencoder`: device, dtype, errors)."""
     missing = [m for m in ("encode_dist", "decode", "classify") if not callable(getattr(model, m, None))]
     missing += [a for a in ("d_c", "d_n") if not isinstance(getattr(model, a, None), int)]
     if missing:
@@ -53,6 +56,7 @@ def check_svae(model: Any) -> None:
             "It needs encode_dist(x) -> (mu, logvar), decode(z), classify(z_c) and integer d_c, d_n "
             "(see invwidgets.models.SupervisedVAE)."
         )
+    return as_autoencoder(model)
 
 
 def _check_images(model: Any, x: Any, name: str = "x") -> torch.Tensor:
@@ -76,13 +80,6 @@ def _check_generator(generator: Any) -> torch.Generator:
     return generator
 
 
-def _device(model: Any) -> torch.device:
-    if isinstance(model, nn.Module):
-        for p in model.parameters():
-            return p.device
-    return torch.device("cpu")
-
-
 @torch.no_grad()
 def encode_split(model: Any, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Posterior means ``(μ_c, μ_n)`` of ``x``, shapes ``(N, d_c)`` and ``(N, d_n)``.
@@ -90,13 +87,11 @@ def encode_split(model: Any, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tenso
     Raises:
         TypeError, ValueError: for a model without the protocol or a bad input.
     """
-    check_svae(model)
+    model = check_svae(model)
     x = _check_images(model, x)
-    mu, _ = model.encode_dist(x.to(_device(model)))
+    mu, _ = model.encode_dist(x)
     if mu.ndim != 2 or mu.shape[1] != model.d_c + model.d_n:
         raise ValueError(f"encode_dist returned means of shape {tuple(mu.shape)}, expected (N, {model.d_c + model.d_n})")
-    if not torch.isfinite(mu).all():
-        raise ValueError("the encoder returned NaN or infinite means")
     return mu[:, : model.d_c], mu[:, model.d_c :]
 
 
@@ -107,6 +102,7 @@ def aggregate_posterior(model: Any, images: torch.Tensor, batch_size: int = 512)
     Sampling a row of ``z_n`` from this pool is sampling the aggregate posterior's means, the
     nuisance codes real images have.
     """
+    model = check_svae(model)
     parts = [encode_split(model, images[i : i + batch_size]) for i in range(0, images.shape[0], batch_size)]
     return {"z_c": torch.cat([p[0] for p in parts]), "z_n": torch.cat([p[1] for p in parts])}
 
@@ -181,10 +177,10 @@ def invariant_samples(
         source: ``"prior"`` (``z_n ~ N(0, I)``) or ``"posterior"`` (rows of ``pool``).
         pool: posterior means ``μ_n`` of other images, for ``source="posterior"``.
     """
+    model = check_svae(model)
     z_c, z_n = encode_split(model, x)
     n = x.shape[0]
-    dev = _device(model)
-    new_n = sample_nuisance(model, n * k, generator, source, pool).to(dev).reshape(n, k, model.d_n)
+    new_n = sample_nuisance(model, n * k, generator, source, pool).to(z_c).reshape(n, k, model.d_n)
     z = torch.cat([z_c[:, None].expand(n, k, model.d_c), new_n], dim=2)
     images = model.decode(z.reshape(n * k, -1))
     recon = model.decode(torch.cat([z_c, z_n], 1))
@@ -205,6 +201,7 @@ def nuisance_traversal(
     Raises:
         IndexError: if ``dim`` is not in ``[0, d_n)``.
     """
+    model = check_svae(model)
     z_c, z_n = encode_split(model, x[:1] if x.ndim >= 2 else x)
     if isinstance(dim, bool) or not isinstance(dim, int) or not 0 <= dim < model.d_n:
         raise IndexError(f"nuisance dimension {dim!r} out of range [0, {model.d_n})")
@@ -228,6 +225,7 @@ def nuisance_interpolation(model: Any, x_a: torch.Tensor, x_b: torch.Tensor, ste
     """
     if steps < 2:
         raise ValueError(f"steps must be at least 2, got {steps}")
+    model = check_svae(model)
     za_c, za_n = encode_split(model, x_a)
     _, zb_n = encode_split(model, x_b)
     if za_c.shape[0] != 1 or zb_n.shape[0] != 1:
@@ -238,13 +236,7 @@ def nuisance_interpolation(model: Any, x_a: torch.Tensor, x_b: torch.Tensor, ste
 
 
 def _predict(classifier: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, batch_size: int) -> torch.Tensor:
-    out = []
-    for i in range(0, x.shape[0], batch_size):
-        logits = classifier(x[i : i + batch_size])
-        if not isinstance(logits, torch.Tensor) or logits.ndim != 2:
-            raise ValueError(f"a classifier must return logits of shape (N, classes), got {getattr(logits, 'shape', logits)!r}")
-        out.append(logits.argmax(1).cpu())
-    return torch.cat(out)
+    return as_classifier(classifier).logits(x, batch_size).argmax(1)
 
 
 def _closed_loop(model: Any) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -292,7 +284,7 @@ def invariance_rates(
         ``{"latent", "closed_loop", "control_closed_loop"}`` (+ ``"external"`` and
         ``"control_external"`` with an external classifier), each a fraction in [0, 1].
     """
-    check_svae(model)
+    model = check_svae(model)
     if source == "posterior" and pool is None:
         raise ValueError("source='posterior' needs pool=aggregate_posterior(model, other_images)")
     samples = invariant_samples(model, x, k, generator, source, None if pool is None else pool["z_n"])
@@ -305,8 +297,7 @@ def invariance_rates(
     out = {"latent": float((latent == ref).float().mean()), "closed_loop": float((closed == ref).float().mean())}
 
     _, z_n = encode_split(model, x)
-    dev = _device(model)
-    new_c = sample_class(model, n * k, generator, source, None if pool is None else pool["z_c"]).to(dev)
+    new_c = sample_class(model, n * k, generator, source, None if pool is None else pool["z_c"]).to(z_n)
     control = model.decode(torch.cat([new_c, z_n.repeat_interleave(k, 0)], 1))
     out["control_closed_loop"] = float((_predict(_closed_loop(model), control, batch_size) == ref).float().mean())
     if external is not None:
@@ -326,14 +317,14 @@ def nuisance_pixel_map(model: Any, z: torch.Tensor, dim: int) -> torch.Tensor:
     Raises:
         IndexError: if ``dim`` is not in ``[0, d_n)``.
     """
-    check_svae(model)
+    model = check_svae(model)
     if isinstance(dim, bool) or not isinstance(dim, int) or not 0 <= dim < model.d_n:
         raise IndexError(f"nuisance dimension {dim!r} out of range [0, {model.d_n})")
-    dtype = next((p.dtype for p in model.parameters()), torch.float32) if isinstance(model, nn.Module) else torch.float32
-    z = torch.as_tensor(z).to(_device(model), dtype).reshape(1, -1)
+    z = model.prepare(torch.as_tensor(z, dtype=torch.float32)).reshape(1, -1)
     if z.shape[1] != model.d_c + model.d_n:
         raise ValueError(f"z must have {model.d_c + model.d_n} values, got {z.shape[1]}")
     tangent = torch.zeros_like(z)
     tangent[0, model.d_c + dim] = 1.0
-    _, jvp = torch.func.jvp(model.decode, (z,), (tangent,))
-    return jvp[0].detach()
+    # no finiteness check inside the transform (data-dependent control flow); checked after
+    _, jvp = torch.func.jvp(lambda v: model.decode(v, check=False), (z,), (tangent,))
+    return check_finite(jvp[0].detach(), f"the Jacobian-vector product of {model.name}.decode(z)")

@@ -204,6 +204,9 @@ class ModelAdapter(nn.Module):
         else:
             object.__setattr__(self, "module", model)
         self.check = bool(check)
+        # the adapter's own mode follows the model's, so code that saves and restores
+        # ``model.training`` around a call leaves the user's model as it was
+        self.training = bool(getattr(model, "training", False))
 
     # attributes the adapter does not define come from the user's model
     def __getattr__(self, name: str) -> Any:
@@ -272,6 +275,8 @@ def check_autoencoder(model: Any) -> None:
     if isinstance(model, AutoencoderAdapter):
         return
     missing = [m for m in ("encode", "decode") if not callable(getattr(model, m, None))]
+    if missing == ["encode"] and callable(getattr(model, "encode_dist", None)):
+        return  # a VAE with encode_dist only: its mean is the encoding
     if missing:
         raise TypeError(
             f"{type(model).__name__} is not an autoencoder: it has no callable {' or '.join(missing)}(). "
@@ -280,8 +285,8 @@ def check_autoencoder(model: Any) -> None:
 
 
 class AutoencoderAdapter(ModelAdapter):
-    """An autoencoder (anything with ``encode(x)`` and ``decode(z)``; ``encode_dist`` and
-    ``classify`` pass through when the model has them).
+    """An autoencoder (anything with ``encode(x)`` — or only ``encode_dist(x) -> (mu, logvar)`` —
+    and ``decode(z)``; ``encode_dist`` and ``classify`` pass through when the model has them).
 
     ``encode`` returns the posterior mean (a tuple's first item or a distribution's mean unless
     ``encode_output`` says otherwise); ``decode`` the decoder's output (``decode_output`` selects
@@ -300,8 +305,12 @@ class AutoencoderAdapter(ModelAdapter):
         return f"invwidgets.models.as_autoencoder(model, {which}_output=...)"
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """The posterior mean of ``x`` (N×d expected), on the model's device."""
-        return self.call(self.module.encode, x, what=f"{self.name}.encode(x)", verb="encode",
+        """The posterior mean of ``x`` (N×d expected), on the model's device (``encode_dist``'s
+        mean for a model without ``encode``)."""
+        fn = getattr(self.module, "encode", None)
+        if not callable(fn):
+            return self._encode_dist(x)[0]
+        return self.call(fn, x, what=f"{self.name}.encode(x)", verb="encode",
                          hint=self._hint("encode"), output=self.encode_output, first_of_tuple=True)
 
     def decode(self, z: torch.Tensor, check: bool | None = None) -> torch.Tensor:
