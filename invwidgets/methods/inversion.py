@@ -27,6 +27,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from ..models.adapter import as_classifier, module_device
 from ..models.init import init_parameters
 from ..models.pixelcnn import GatedPixelCNN, InversionSet, to_levels
 from .layers import layer_outputs
@@ -82,14 +83,15 @@ def _check_images(x: Any, name: str = "images") -> torch.Tensor:
 def layer_features(classifier: nn.Module, layers: Sequence[str], x: torch.Tensor,
                    batch_size: int = 512) -> dict[str, torch.Tensor]:
     """``f_l(x)`` for each layer (module paths, ``probe_layers`` names or ``"input"``), computed
-    in eval mode in batches; float32 on the CPU."""
+    in eval mode in batches; float32 on the CPU. The classifier is called through
+    :func:`~invwidgets.models.as_classifier` (inputs cast to its device and dtype)."""
+    classifier = as_classifier(classifier)
     was = classifier.training
     classifier.eval()
     try:
         parts: dict[str, list[torch.Tensor]] = {l: [] for l in layers}
-        dev = next((p.device for p in classifier.parameters()), torch.device("cpu"))
         for s in range(0, x.shape[0], batch_size):
-            out = layer_outputs(classifier, list(layers), x[s : s + batch_size].to(dev))
+            out = layer_outputs(classifier, list(layers), x[s : s + batch_size])
             for l in layers:
                 parts[l].append(out[l].float().cpu())
     finally:
@@ -97,11 +99,23 @@ def layer_features(classifier: nn.Module, layers: Sequence[str], x: torch.Tensor
     return {l: torch.cat(v) for l, v in parts.items()}
 
 
-def _val_split(n: int, val_fraction: float, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+def _n_val(n: int, val_fraction: float) -> int:
+    """The size of the validation split of ``n`` images; a clear error when no image is left to
+    train on (one image cannot be both)."""
     if not 0 < val_fraction < 1:
         raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction}")
-    perm = torch.randperm(n, generator=generator)
     n_val = max(1, int(round(n * val_fraction)))
+    if n - n_val < 1:
+        raise ValueError(
+            f"fitting needs images to train on and at least one to validate on: {n} image(s) with "
+            f"val_fraction={val_fraction} leave none for training; pass more images (at least 2)"
+        )
+    return n_val
+
+
+def _val_split(n: int, val_fraction: float, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    n_val = _n_val(n, val_fraction)
+    perm = torch.randperm(n, generator=generator)
     return perm[n_val:], perm[:n_val]
 
 
@@ -111,7 +125,7 @@ def nll_bits(model: GatedPixelCNN, x: torch.Tensor, h: torch.Tensor | None = Non
     """``−log₂ p(x | h)`` per image in bits, shape ``(N,)`` (float64)."""
     was = model.training
     model.eval()
-    dev = next(model.parameters()).device
+    dev = module_device(model)
     try:
         out = []
         for s in range(0, x.shape[0], batch_size):
@@ -164,7 +178,7 @@ def fit_pixelcnn(
     n = x.shape[0]
     tr, va = _val_split(n, val_fraction, g)
     dims = x[0].numel()
-    dev = next(model.parameters()).device
+    dev = module_device(model)
     xt, xv = x[tr].to(dev), x[va].to(dev)
     ht = hv = None
     if h is not None:
@@ -304,6 +318,7 @@ def fit_inversions(
         The :class:`InversionSet` (eval mode) and ``{name: history}``.
     """
     images = _check_images(images)
+    _n_val(images.shape[0], val_fraction)  # before computing features: enough images to fit on?
     layers = list(layers)
     if not layers and not include_uncond:
         raise ValueError("nothing to fit: no layers and include_uncond=False")
@@ -412,7 +427,7 @@ def mutual_information(
     Args:
         inversions: fitted models, including ``"uncond"``.
         classifier: the network whose layers are read (``None`` if ``features`` are given).
-        images: held-out images.
+        images: held-out images (at least 2: the interval is a bootstrap over them).
         layers: which layers (default: all of ``inversions.layers``).
         features: precomputed ``{layer: f_l(images)}`` (optional).
         n_boot: bootstrap resamples.
@@ -420,6 +435,11 @@ def mutual_information(
         seed: seed or generator of the bootstrap.
     """
     images = _check_images(images)
+    if images.shape[0] < 2:
+        raise ValueError(
+            f"mutual_information needs at least 2 held-out images, got {images.shape[0]}: with one image every "
+            "bootstrap resample is the same and the interval has zero width"
+        )
     if "uncond" not in inversions:
         raise ValueError("mutual_information needs the unconditional model 'uncond' in the InversionSet")
     layers = list(inversions.layers if layers is None else layers)
@@ -451,7 +471,7 @@ def entropy_map(model: GatedPixelCNN, x: torch.Tensor, h: torch.Tensor | None = 
         h = h.unsqueeze(0)
     was = model.training
     model.eval()
-    dev = next(model.parameters()).device
+    dev = module_device(model)
     try:
         ent = model.pixel_entropy(x.to(dev), None if h is None else h.to(dev))
     finally:

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from ..models.adapter import ModelAdapter, unwrap
+
 __all__ = ["INPUT", "list_layers", "resolve_layer", "layer_outputs", "layer_output", "layer_shapes"]
 
 #: The pseudo-layer name of the model's input.
@@ -27,6 +29,7 @@ def list_layers(model: nn.Module, leaves_only: bool = True) -> list[str]:
         leaves_only: only modules without children (convs, activations, linears); otherwise every
             named submodule (containers included).
     """
+    model = unwrap(model)
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
     return [name for name, m in model.named_modules()
@@ -43,6 +46,7 @@ def resolve_layer(model: nn.Module, layer: str) -> str:
         raise TypeError(f"a layer is named by a string module path, got {type(layer).__name__}")
     if layer == INPUT:
         return INPUT
+    model = unwrap(model)
     probes = getattr(model, "probe_layers", None)
     if isinstance(probes, dict) and layer in probes:
         return str(probes[layer])
@@ -68,7 +72,9 @@ def layer_outputs(model: nn.Module, layers: Sequence[str], x: torch.Tensor, deta
     is a black box). A tuple output keeps its first tensor.
 
     Args:
-        model: any ``nn.Module`` (not put in eval mode here; callers do that).
+        model: any ``nn.Module`` (not put in eval mode here; callers do that), or an adapter of
+            one (:func:`~invwidgets.models.as_classifier`: ``x`` is then moved and cast to the
+            model's device and dtype; layers keep the module's own names).
         layers: names (see :func:`resolve_layer`); the dict is keyed by these names as given.
         x: the input batch.
         detach: detach the outputs from the graph.
@@ -79,6 +85,9 @@ def layer_outputs(model: nn.Module, layers: Sequence[str], x: torch.Tensor, deta
             (the model's exception is chained).
         ValueError: if a layer produced NaN or infinite values.
     """
+    if isinstance(model, ModelAdapter):  # names are the user's module paths; inputs cast to its dtype
+        x = model.prepare(x)
+        model = model.module
     paths = {name: resolve_layer(model, name) for name in layers}
     captured: dict[str, torch.Tensor] = {}
     handles = []
