@@ -25,6 +25,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..models.adapter import as_classifier, as_model, module_device, module_dtype
+
 __all__ = [
     "LOG_2PI",
     "unsupervised_nll",
@@ -69,21 +71,9 @@ def _dim(iin: nn.Module) -> int:
     return dim
 
 
-def _param_dtype(iin: nn.Module) -> torch.dtype:
-    for p in iin.parameters():
-        return p.dtype
-    return torch.float32
-
-
-def _device(iin: nn.Module) -> torch.device:
-    for t in (*iin.parameters(), *iin.buffers()):
-        return t.device
-    return torch.device("cpu")
-
-
 def _as_iin_input(iin: nn.Module, z: torch.Tensor, what: str = "z") -> torch.Tensor:
     z = _check_z(z, _dim(iin), what)
-    return z.to(device=_device(iin), dtype=_param_dtype(iin))
+    return z.to(device=module_device(iin), dtype=module_dtype(iin))
 
 
 def unsupervised_nll(iin: nn.Module, z: torch.Tensor, exact: bool = False) -> torch.Tensor:
@@ -212,9 +202,13 @@ def sample(
     _check_generator(generator)
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"n must be a positive integer, got {n!r}")
-    eps = _randn((n, _dim(iin)), generator, None, _param_dtype(iin))
-    z = iin.reverse(eps.to(_device(iin)))
-    return z if decoder is None else decoder(z.float())
+    eps = _randn((n, _dim(iin)), generator, None, module_dtype(iin))
+    z = iin.reverse(eps.to(module_device(iin)))
+    if decoder is None:
+        return z
+    dec = as_model(decoder)
+    return dec.call(dec.module, z, what=f"{dec.name}(z)", verb="decode",
+                    hint="a decoder that returns images (or invwidgets.models.as_model)")
 
 
 def _slices(iin: nn.Module, factors: Sequence[str | int] | str | int) -> list[slice]:
@@ -329,9 +323,7 @@ def factor_sensitivity(
     """
     zs = resample_factor(iin, z, factor, n, generator)
     b, n_, dim = zs.shape
-    logits = head(zs.reshape(b * n_, dim).float())
-    if not isinstance(logits, torch.Tensor) or logits.ndim != 2 or logits.shape[0] != b * n_:
-        raise ValueError("head must map (M, dim) representations to (M, n_classes) logits")
+    logits = as_classifier(head).logits(zs.reshape(b * n_, dim))
     labels = logits.argmax(1).reshape(b, n_)
     return labels.double().std(1, unbiased=False), labels
 
@@ -411,15 +403,18 @@ class SequentialSplit(nn.Module):
     """Split a model whose ``forward`` applies its top-level children in order at a layer.
 
     ``E`` (:meth:`encode`) runs the modules up to and including ``layer``; ``G`` (:meth:`head`)
-    runs the rest. Containers of type ``nn.Sequential`` are entered, so ``layer`` may be a path
-    like ``"features.3"``. The split is checked on ``example`` (``G(E(x))`` must equal
+    runs the rest. Containers of type ``nn.Sequential`` and ``nn.ModuleList`` are entered, so
+    ``layer`` may be a path like ``"features.3"``; an ``nn.ModuleDict`` (no order to chain) is
+    refused. The split is checked on ``example`` (``G(E(x))`` must equal
     ``model(x)``), so a model whose ``forward`` is not a plain chain is rejected.
 
     This is how an IIN is attached to a layer of one's own classifier: train the IIN on
     ``split.encode(x)`` and analyse ``split.head(T⁻¹(...))``.
 
     Raises:
-        ValueError: for an unknown layer, or when ``G(E(x)) != model(x)`` on ``example``.
+        ValueError: for an unknown layer, a child that is a container without a forward
+            (``nn.ModuleDict``, ``nn.ModuleList``), or when ``G(E(x))`` fails or differs from
+            ``model(x)`` on ``example``.
     """
 
     def __init__(self, model: nn.Module, layer: str, example: torch.Tensor) -> None:
@@ -429,8 +424,13 @@ class SequentialSplit(nn.Module):
         def walk(prefix: str, module: nn.Module) -> None:
             for name, child in module.named_children():
                 path = f"{prefix}{name}"
-                if isinstance(child, nn.Sequential):
+                if isinstance(child, (nn.Sequential, nn.ModuleList)):
                     walk(path + ".", child)
+                elif isinstance(child, (nn.ModuleDict, nn.ParameterDict, nn.ParameterList)):
+                    raise ValueError(
+                        f"{type(model).__name__}.{path} is a {type(child).__name__}, a container without a forward: "
+                        f"{type(model).__name__}.forward is not the chain of its layers; write E and G by hand"
+                    )
                 else:
                     flat.append((path, child))
 
@@ -443,9 +443,15 @@ class SequentialSplit(nn.Module):
         self.model = model
         self._encoder = nn.ModuleList([m for _, m in flat[:cut]])
         self._head = nn.ModuleList([m for _, m in flat[cut:]])
-        with torch.no_grad():
-            want = model(example)
-            got = self.head(self.encode(example))
+        try:
+            with torch.no_grad():
+                want = model(example)
+                got = self.head(self.encode(example))
+        except Exception as exc:
+            raise ValueError(
+                f"{type(model).__name__}.forward is not the chain of its layers: running them in order on the example "
+                f"raised {type(exc).__name__}: {exc}; write E and G by hand"
+            ) from exc
         if not isinstance(want, torch.Tensor) or want.shape != got.shape or not torch.allclose(want, got, atol=1e-5):
             raise ValueError(
                 f"{type(model).__name__}.forward is not the chain of its layers: head(encode(x)) != model(x); "
