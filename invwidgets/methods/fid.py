@@ -13,6 +13,8 @@ from collections.abc import Callable
 
 import torch
 
+from ..models.adapter import as_model
+
 __all__ = ["gaussian_stats", "frechet_distance", "embed_images", "fid_lite"]
 
 
@@ -66,8 +68,14 @@ def embed_images(embed: Callable[[torch.Tensor], torch.Tensor], images: torch.Te
     """``embed`` applied to ``images`` in batches, as one ``(N, d)`` tensor."""
     if not isinstance(images, torch.Tensor) or images.ndim != 4:
         raise ValueError(f"images must be an N×C×H×W tensor, got {getattr(images, 'shape', type(images))}")
-    parts = [embed(images[i : i + batch_size]) for i in range(0, images.shape[0], batch_size)]
-    return torch.cat([p.reshape(p.shape[0], -1) for p in parts])
+    model = as_model(embed)  # inputs on the embedding's device and dtype, errors naming the call
+
+    def run(batch: torch.Tensor) -> torch.Tensor:
+        out = model.call(model.module, batch, what=f"{model.name}(x)", verb="embed",
+                         hint="an embedding that returns one tensor of features")
+        return out.reshape(out.shape[0], -1).float().cpu()
+
+    return model.batched(run, images, batch_size)
 
 
 def fid_lite(
