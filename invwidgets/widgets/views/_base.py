@@ -31,8 +31,10 @@ class ViewBase(WorkerClient, anywidget.AnyWidget):
     ``self._init_worker()`` itself.
     """
 
-    _esm = STATIC / "views.js"
-    _css = STATIC / "views.css"
+    # The front-end code as text, read once: given as file paths, anywidget would connect a
+    # file-watch callback per view that keeps every view (and what it shows) alive forever.
+    _esm = (STATIC / "views.js").read_text(encoding="utf-8")
+    _css = (STATIC / "views.css").read_text(encoding="utf-8")
     _kind = traitlets.Unicode("").tag(sync=True)
 
     def __init__(self, **kwargs: Any) -> None:
@@ -55,9 +57,10 @@ class ViewBase(WorkerClient, anywidget.AnyWidget):
         self._clear_error()
 
     def _clear_error(self) -> None:
-        """After a successful user action, an old error no longer describes the state."""
-        if self.status == "error":
-            self.set_traits_threadsafe(error="", status="idle")
+        """After a successful user action, the error of an earlier failed action no longer
+        describes the state (an error of a request that draws into this view stays until that
+        request succeeds)."""
+        self._clear_action_error()
 
     # ------------------------------------------------------------------ export
     def _render(self) -> np.ndarray:
