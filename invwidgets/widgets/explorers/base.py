@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import html
 from typing import Any
 
 import ipywidgets
 import torch
+import traitlets
 
 from ...data import Dataset
+from ...models.adapter import module_device, to_images
 from ..base import WorkerClient
+
+#: ipywidgets' registry of open widgets (model id -> widget); a widget leaves it when closed.
+_widget_registry = ipywidgets.widgets.widget._instances
 
 __all__ = ["Explorer", "as_batch", "check_dataset", "model_device"]
 
@@ -19,7 +25,12 @@ class Explorer(WorkerClient, ipywidgets.VBox):
 
     It has the ``status``, ``error`` and ``progress`` traits of every widget, shown in a status
     line under its content; views it owns show their own status line too.
+
+    ``clamped`` is the fraction of values of the last decoded images that lay outside [0, 1] and
+    were clamped for display (0 when none); the status line says so when it is not 0.
     """
+
+    clamped = traitlets.Float(0.0, help="Fraction of the last decoded images' values clamped to [0, 1]")
 
     def __init__(self, children: list[ipywidgets.Widget] | None = None,
                  device: torch.device | str | None = None, **kwargs: Any) -> None:
@@ -30,8 +41,9 @@ class Explorer(WorkerClient, ipywidgets.VBox):
         self._init_worker(device)
         self._body: list[ipywidgets.Widget] = list(children or [])
         self.children = [*self._body, self._status_line]
-        self.observe(self._show_status, names=["status", "error", "progress"])
+        self.observe(self._show_status, names=["status", "error", "progress", "clamped"])
         self._show_status()
+        self.__dict__["_invw_base_keys"] = {*self.__dict__, "_invw_closed", "_invw_base_keys"}
 
     def _set_body(self, children: list[ipywidgets.Widget]) -> None:
         self._body = list(children)
@@ -48,25 +60,106 @@ class Explorer(WorkerClient, ipywidgets.VBox):
             text = f"busy{html.escape(extra)}"
         else:
             text = self.status
+        if self.clamped > 0:
+            text += f" · decoder output outside [0, 1]: {100 * self.clamped:.1f} % of values clamped"
         self._status_line.value = (
             f"<span class='invw-status' data-status='{html.escape(self.status)}' "
             f"style='font-size:11px;opacity:.8'>{text}</span>"
         )
 
+    def _to_images(self, x: Any, what: str = "decode(z)") -> torch.Tensor | None:
+        """A decoder output as images in [0, 1] (``None`` when it is not an image), recording the
+        fraction of values clamped in :attr:`clamped`; callable from the worker thread."""
+        images, fraction = to_images(x, what)
+        if images is not None and fraction != self.clamped:
+            self.set_traits_threadsafe(clamped=fraction)
+        return images
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is not None and not getattr(init, "_invw_tracked", False):
+            cls.__init__ = _tracked_init(init)  # type: ignore[method-assign]
+
     def close(self) -> None:
-        """Close the explorer, the views it owns and release the worker."""
+        """Close the explorer: drop its requests, results and cache and release the worker
+        (at once, even while a model call runs: its result is dropped), close every widget it
+        created (views, charts, buttons, layouts), and let go of its models and data, so that
+        nothing it held stays alive because the explorer object does (for example in the
+        notebook's output history). Their attributes read ``None`` afterwards."""
+        if self.__dict__.get("_invw_closed"):
+            return
+        self.__dict__["_invw_closed"] = True
+        self._release_worker()
         try:
             owned = self._owned_widgets()
         except AttributeError:  # a half-built explorer whose constructor raised
             owned = []
+        owned += self.__dict__.get("_invw_created", [])
+        seen: set[int] = {id(self)}
         for child in owned:
-            child.close()
-        super().close()
+            _close_tree(child, seen)
+        if self.__dict__.get("comm") is not None or "_model_id" in self.__dict__:
+            super().close()
+        self._drop_references()
+
+    def _drop_references(self) -> None:
+        # Everything the subclass's constructor stored (models, data, views, closures) goes;
+        # the base's own bookkeeping and the traits stay.
+        keep = self.__dict__.get("_invw_base_keys", set())
+        for name in list(self.__dict__):
+            value = self.__dict__[name]
+            if name in keep or value is None or isinstance(value, (bool, int, float, str)):
+                continue
+            self.__dict__[name] = None
+        self.__dict__.pop("_invw_created", None)
 
     def _owned_widgets(self) -> list[ipywidgets.Widget]:
         """Widgets created by this explorer (closed with it). Subclasses extend the list."""
         line = getattr(self, "_status_line", None)
         return [line] if line is not None else []
+
+
+def _tracked_init(init: Any) -> Any:
+    """Wrap an explorer's ``__init__``: remember every widget it creates (so that ``close``
+    closes them all, layouts and anonymous boxes included), and if it raises, close what it
+    created and release the worker before the exception propagates."""
+
+    @functools.wraps(init)
+    def __init__(self: Explorer, *args: Any, **kwargs: Any) -> None:
+        if "_invw_constructing" in self.__dict__:  # a subclass's wrapper is already tracking
+            init(self, *args, **kwargs)
+            return
+        self.__dict__["_invw_constructing"] = True
+        before = set(_widget_registry)
+        try:
+            init(self, *args, **kwargs)
+        except BaseException:
+            self.__dict__["_invw_created"] = _created_since(before, self)
+            self.close()
+            raise
+        finally:
+            self.__dict__.pop("_invw_constructing", None)
+        self.__dict__["_invw_created"] = _created_since(before, self)
+
+    __init__._invw_tracked = True  # type: ignore[attr-defined]
+    return __init__
+
+
+def _created_since(before: set[str], owner: Any) -> list[ipywidgets.Widget]:
+    return [w for k, w in list(_widget_registry.items()) if k not in before and w is not owner]
+
+
+def _close_tree(widget: Any, seen: set[int]) -> None:
+    """Close ``widget`` and the widgets it holds (children, layout, style), once each."""
+    if not isinstance(widget, ipywidgets.Widget) or id(widget) in seen:
+        return
+    seen.add(id(widget))
+    parts = list(getattr(widget, "children", ()) or ())
+    parts += [getattr(widget, name, None) for name in ("layout", "style")]
+    widget.close()
+    for part in parts:
+        _close_tree(part, seen)
 
 
 def as_batch(x: Any, expected: tuple[int, ...] | None = None, name: str = "input") -> torch.Tensor:
@@ -89,13 +182,8 @@ def as_batch(x: Any, expected: tuple[int, ...] | None = None, name: str = "input
     return t
 
 
-def model_device(model: Any, fallback: torch.device | None = None) -> torch.device | None:
-    """The device of a module's first parameter or buffer; ``fallback`` for a module without
-    any and for objects that are not modules (a user's plain ``encode``/``decode`` object)."""
-    if isinstance(model, torch.nn.Module):
-        for t in (*model.parameters(), *model.buffers()):
-            return t.device
-    return fallback
+#: The device of a model's first parameter or buffer (the models layer's one device lookup).
+model_device = module_device
 
 
 def check_dataset(dataset: Any, kind: type = Dataset, hint: str = "from_tensors(images)") -> None:

@@ -11,36 +11,12 @@ import torch
 import traitlets
 
 from ...data import Dataset
+from ...models.adapter import as_autoencoder, check_autoencoder
 from ..views import ImageView, LatentSliders, SampleGrid
-from .base import Explorer, as_batch, check_dataset, model_device
+from .base import Explorer, as_batch, check_dataset
 from .inputs import check_image_batch, check_index
 
 __all__ = ["LatentExplorer", "check_autoencoder"]
-
-
-def check_autoencoder(model: Any) -> None:
-    """Raise a clear ``TypeError`` unless ``model`` has callable ``encode`` and ``decode``."""
-    missing = [m for m in ("encode", "decode") if not callable(getattr(model, m, None))]
-    if missing:
-        raise TypeError(
-            f"{type(model).__name__} is not an autoencoder: it has no callable "
-            f"{' or '.join(missing)}(). Any object with encode(x) -> z and decode(z) -> x works."
-        )
-
-
-def _latent_vector(z: Any, name: str = "encode(x)") -> torch.Tensor:
-    """The first row of an encoder output as a flat float vector (a VAE's mean if it returns a
-    tuple)."""
-    if isinstance(z, (tuple, list)):
-        z = z[0]
-    if not isinstance(z, torch.Tensor):
-        raise TypeError(f"{name} returned {type(z).__name__}, expected a tensor")
-    if z.ndim < 2:
-        raise ValueError(f"{name} returned shape {tuple(z.shape)}, expected N×d")
-    z = z.detach().float().reshape(z.shape[0], -1)
-    if not torch.isfinite(z).all():
-        raise ValueError(f"{name} returned NaN or infinite values")
-    return z
 
 
 class LatentExplorer(Explorer):
@@ -54,7 +30,9 @@ class LatentExplorer(Explorer):
     ----------
     autoencoder:
         Anything with ``encode(x) -> z`` (N×d, or a tuple whose first item is the mean) and
-        ``decode(z) -> x`` (N×C×H×W in [0, 1]). A zoo model or the user's own.
+        ``decode(z) -> x`` (N×C×H×W in [0, 1]). A zoo model or the user's own, of any float
+        dtype; wrap it with :func:`invwidgets.models.as_autoencoder` (``decode_output=``) when
+        ``decode`` returns a tuple or dict.
     dataset:
         An :class:`invwidgets.data.Dataset` (or ``None``; then ``latent_dim`` is needed).
     latent_dim:
@@ -90,7 +68,7 @@ class LatentExplorer(Explorer):
         device: torch.device | str | None = None,
         seed: int = 0,
     ) -> None:
-        check_autoencoder(autoencoder)
+        autoencoder = as_autoencoder(autoencoder)  # validated once: encode and decode
         if dataset is not None:
             check_dataset(dataset)
         if dataset is None and latent_dim is None:
@@ -118,11 +96,9 @@ class LatentExplorer(Explorer):
         self.dataset = dataset
         self.n_traversal = int(n_traversal)
         self._transform = output_transform
-        if isinstance(autoencoder, torch.nn.Module):
-            autoencoder.eval()
-            if model_device(autoencoder, self.device) != self.device:
-                autoencoder.to(self.device)
-        self._model_device = model_device(autoencoder, self.device)
+        autoencoder.eval()
+        if autoencoder.device != self.device and isinstance(autoencoder.module, torch.nn.Module):
+            autoencoder.to(self.device)
 
         # The starting point: the encoding of the first dataset image, or zeros.
         if dataset is not None:
@@ -179,29 +155,22 @@ class LatentExplorer(Explorer):
     def _images(self, x: torch.Tensor) -> torch.Tensor:
         if self._transform is not None:
             x = self._transform(x)
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(f"decode(z) returned {type(x).__name__}, expected a tensor")
-        if x.ndim == 3:  # N×H×W
-            x = x.unsqueeze(1)
-        if x.ndim != 4 or x.shape[1] not in (1, 3):
+        images = self._to_images(x)
+        if images is None:
             raise ValueError(
                 f"decode(z) returned shape {tuple(x.shape)}, expected N×C×H×W with C in (1, 3); "
                 "pass output_transform to reshape it"
             )
-        if not torch.isfinite(x).all():
-            raise ValueError("decode(z) returned NaN or infinite values")
-        return x.detach().float().clamp(0, 1).cpu()
+        return images
 
     def _decode(self, z: torch.Tensor) -> torch.Tensor:
         with torch.inference_mode():
-            return self._images(self.model.decode(z.to(self._model_device)))
+            return self._images(self.model.decode(z))
 
     def _encode_index(self, index: int) -> torch.Tensor:
         assert self.dataset is not None
         x = as_batch(self.dataset.images[index], tuple(self.dataset.images.shape[1:]))
-        with torch.inference_mode():
-            z = self.model.encode(x.to(self._model_device))
-        return _latent_vector(z)[0].cpu()
+        return self.model.encode_mean(x)[0]
 
     def _latent_ranges(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-latent [min, max] of the encodings of up to ``n`` evenly spaced dataset images,
@@ -210,11 +179,7 @@ class LatentExplorer(Explorer):
         total = len(self.dataset)
         idx = torch.linspace(0, total - 1, min(max(int(n), 1), total)).round().long().unique()
         x = as_batch(self.dataset.images[idx], tuple(self.dataset.images.shape[1:]))
-        zs = []
-        with torch.inference_mode():
-            for chunk in x.split(256):
-                zs.append(_latent_vector(self.model.encode(chunk.to(self._model_device))).cpu())
-        z = torch.cat(zs)
+        z = self.model.encode_mean(x, batch_size=256)
         lo, hi = z.min(0).values, z.max(0).values
         mid, half = (lo + hi) / 2, ((hi - lo) / 2 * 1.1).clamp_min(0.5)
         return mid - half, mid + half
