@@ -39,9 +39,9 @@ from ...methods.responses import (
     response_matrix,
 )
 from ...models import gaussian_kl
+from ...models.adapter import as_autoencoder, to_images
 from ..views import ImageView, LatentSliders, SampleGrid
-from .base import Explorer, check_dataset, model_device
-from .latent import check_autoencoder
+from .base import Explorer, check_dataset
 
 __all__ = ["ResponseExplorer"]
 
@@ -64,7 +64,9 @@ class ResponseExplorer(Explorer):
     ----------
     autoencoder:
         Anything with ``encode(x)`` (posterior mean; a tuple's first item is used) and
-        ``decode(z)``; a zoo model or the user's own.
+        ``decode(z)``; a zoo model or the user's own, of any float dtype. Wrap it with
+        :func:`invwidgets.models.as_autoencoder` (``decode_output=``) when ``decode`` returns
+        a tuple or dict.
     dataset:
         Optional :class:`invwidgets.data.Dataset` or ``VectorDataset``: its first sample starts
         the sliders, its codes give the posterior histogram, and with factors it enables the
@@ -80,7 +82,8 @@ class ResponseExplorer(Explorer):
     n_traversals:
         Traversals per factor of the conditioned response matrix.
     output_transform:
-        Maps decoder outputs to images N×C×H×W in [0, 1] (default: clamp); models whose outputs
+        Maps decoder outputs to images N×C×H×W in [0, 1] (default: clamp; the fraction clamped is
+        the ``clamped`` trait, shown in the status line); models whose outputs
         are not images (e.g. the helix) simply show no images.
     device, seed:
         Worker device (default: automatic) and the seed of every random draw (same seed and same
@@ -109,7 +112,8 @@ class ResponseExplorer(Explorer):
         device: torch.device | str | None = None,
         seed: int = 0,
     ) -> None:
-        check_autoencoder(autoencoder)
+        # wrapped (and validated) once: every method below gets the same adapter
+        autoencoder = as_autoencoder(autoencoder)
         if dataset is not None:
             check_dataset(dataset, BaseDataset)
         if n_steps < 2:
@@ -129,11 +133,9 @@ class ResponseExplorer(Explorer):
         self.n_traversals = int(n_traversals)
         self._transform = output_transform
         self._generator = torch.Generator().manual_seed(self.seed)
-        if isinstance(autoencoder, torch.nn.Module):
-            autoencoder.eval()
-            dev = model_device(autoencoder)
-            if dev is not None and dev != self.device:
-                autoencoder.to(self.device)
+        autoencoder.eval()
+        if autoencoder.device != self.device and isinstance(autoencoder.module, torch.nn.Module):
+            autoencoder.to(self.device)
 
         # starting point and latent size (quick: one sample)
         if dataset is not None:
@@ -276,19 +278,12 @@ class ResponseExplorer(Explorer):
             self.run_in_worker("factors", self._factor_scores, priority="batch", on_result=self._show_factor_scores)
 
     # ------------------------------------------------------------------ model helpers
-    def _images(self, x: torch.Tensor) -> torch.Tensor | None:
-        """Decoder output as images N×C×H×W in [0, 1], or ``None`` when it is not an image."""
+    def _images(self, x: torch.Tensor, record: bool = True) -> torch.Tensor | None:
+        """Decoder output as images N×C×H×W in [0, 1], or ``None`` when it is not an image;
+        ``record`` keeps the fraction of values clamped in :attr:`clamped`."""
         if self._transform is not None:
             x = self._transform(x)
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(f"decode(z) gave {type(x).__name__}, expected a tensor")
-        if x.ndim == 3:
-            x = x.unsqueeze(1)
-        if x.ndim != 4 or x.shape[1] not in (1, 3):
-            return None
-        if not torch.isfinite(x).all():
-            raise ValueError("decode(z) returned NaN or infinite values")
-        return x.detach().float().clamp(0, 1).cpu()
+        return self._to_images(x) if record else to_images(x)[0]
 
     def _decode_images(self, z: torch.Tensor) -> torch.Tensor | None:
         return self._images(decode_mean(self.model, z))
@@ -493,7 +488,7 @@ class ResponseExplorer(Explorer):
         encode_dist = getattr(self.model, "encode_dist", None)
         if callable(encode_dist) and getattr(self.model, "variational", True):
             with torch.inference_mode():
-                mu, logvar = encode_dist(x.to(model_device(self.model) or self.device))
+                mu, logvar = encode_dist(x)
             kl = gaussian_kl(mu.float().cpu(), logvar.float().cpu()).mean(0)
         return codes, kl
 
@@ -557,7 +552,7 @@ class ResponseExplorer(Explorer):
 
         def work() -> tuple[torch.Tensor, torch.Tensor | None]:
             x = self.dataset[idx][0]  # type: ignore[index]
-            return encode_mean(self.model, x), self._images(x)
+            return encode_mean(self.model, x), self._images(x, record=False)
 
         def show(result: tuple[torch.Tensor, torch.Tensor | None]) -> None:
             codes, images = result
