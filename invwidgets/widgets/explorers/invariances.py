@@ -20,8 +20,9 @@ import traitlets
 from ...data import Dataset
 from ...methods.attribution import METHODS, attribute, composed_classifier
 from ...methods.invariances import aggregate_posterior, check_svae, invariant_samples, nuisance_pixel_map
+from ...models.adapter import as_classifier
 from ..views import ImageView, LatentSliders, SampleGrid
-from .base import Explorer, as_batch, check_dataset, model_device
+from .base import Explorer, as_batch, check_dataset
 from .inputs import check_image_batch, check_index
 
 __all__ = ["InvarianceExplorer"]
@@ -91,10 +92,12 @@ class InvarianceExplorer(Explorer):
         seed: int = 0,
         device: torch.device | str | None = None,
     ) -> None:
-        check_svae(svae)
+        svae = check_svae(svae)  # wrapped once (device, dtype, errors naming the call)
         check_dataset(dataset)
         if external_classifier is not None and not callable(external_classifier):
             raise TypeError(f"external_classifier must be callable (logits out), got {type(external_classifier).__name__}")
+        if external_classifier is not None:
+            external_classifier = as_classifier(external_classifier)
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
             raise ValueError(f"k must be a positive integer, got {k!r}")
         if not span > 0:
@@ -109,11 +112,11 @@ class InvarianceExplorer(Explorer):
         self.d_c, self.d_n = int(svae.d_c), int(svae.d_n)
         self.input_shape = tuple(getattr(svae, "input_shape", dataset.images.shape[1:]))
         for m in (svae, external_classifier):
-            if isinstance(m, torch.nn.Module):
+            if m is not None:
                 m.eval()
-                if model_device(m, self.device) != self.device:
+                if m.device != self.device and isinstance(m.module, torch.nn.Module):
                     m.to(self.device)
-        self._dev = model_device(svae, self.device)
+        self._dev = svae.device
         self._f = composed_classifier(svae)
         self._pool: dict[str, torch.Tensor] | None = None
         self._draw = 0
@@ -192,13 +195,13 @@ class InvarianceExplorer(Explorer):
         if x.shape[0] != 1:
             raise ValueError(f"the explorer explains one input at a time, got a batch of {x.shape[0]}")
         with torch.no_grad():
-            mu, _ = self.model.encode_dist(x.to(self._dev))
-            if mu.shape != (1, self.d_c + self.d_n) or not torch.isfinite(mu).all():
-                raise ValueError(f"encode_dist returned means of shape {tuple(mu.shape)} (or non-finite values); "
+            mu, _ = self.model.encode_dist(x)  # NaN/inf are the adapter's error
+            if mu.shape != (1, self.d_c + self.d_n):
+                raise ValueError(f"encode_dist returned means of shape {tuple(mu.shape)}; "
                                  f"expected (1, {self.d_c + self.d_n})")
             target = int(self.model.classify(mu[:, : self.d_c]).argmax(1))
         attr = self._attribute(x, target, method)[0]
-        return {"x": x.cpu(), "z": mu[0].cpu(), "attribution": attr.cpu()}
+        return {"x": x.cpu(), "z": mu[0].float().cpu(), "attribution": attr.float().cpu()}
 
     def _probs(self, logits: torch.Tensor) -> dict[str, float]:
         p = torch.softmax(logits.detach().float(), dim=1)[0]
@@ -208,18 +211,16 @@ class InvarianceExplorer(Explorer):
     def _frame(self, z: torch.Tensor, x: torch.Tensor, method: str) -> dict[str, Any]:
         z = z.to(self._dev)[None]
         with torch.no_grad():
-            xs = self.model.decode(z)
+            xs = self.model.decode(z).float()  # NaN/inf are the adapter's error
             if xs.shape[1:] != x.shape[1:]:
                 raise ValueError(f"decode(z) returned shape {tuple(xs.shape)}, expected (1, {', '.join(map(str, x.shape[1:]))})")
-            if not torch.isfinite(xs).all():
-                raise ValueError("decode(z) returned NaN or infinite values")
             pred = {"latent": self._probs(self.model.classify(z[:, : self.d_c])),
                     "closed_loop": self._probs(self._f(xs))}
             if self.external is not None:
                 pred["external"] = self._probs(self.external(xs))
         attr = self._attribute(xs, pred["latent"]["class"], method)[0]
         xs = xs.detach().cpu()
-        return {"sample": xs[0], "difference": (xs - x)[0], "attribution": attr.cpu(), "prediction": pred}
+        return {"sample": xs[0], "difference": (xs - x)[0], "attribution": attr.float().cpu(), "prediction": pred}
 
     def _resample(self, x: torch.Tensor, seed: int, source: str, method: str, job: Any = None) -> dict[str, Any]:
         pool = None
@@ -230,7 +231,7 @@ class InvarianceExplorer(Explorer):
             pool = self._pool["z_n"]
         g = torch.Generator().manual_seed(int(seed))
         s = invariant_samples(self.model, x.to(self._dev), self.k, g, source, pool)  # type: ignore[arg-type]
-        images = s.images[0]
+        images = s.images[0].float()
         with torch.no_grad():
             closed = self._f(images).argmax(1).cpu().tolist()
         target = int(s.label[0])
