@@ -34,9 +34,10 @@ from ...methods.factors import (
 )
 from ...methods.pairs import PairSource, SketchRenderer
 from ...models import init_parameters
+from ...models.adapter import as_classifier, as_model, module_dtype
 from ...models.iin import FactorIIN
 from ..views import ImageView, SampleGrid, SketchPad
-from .base import Explorer, as_batch, check_dataset, model_device
+from .base import Explorer, as_batch, check_dataset
 from .inputs import check_image_batch, check_index
 
 __all__ = ["FactorExplorer"]
@@ -51,6 +52,20 @@ def _callable(obj: Any, method: str, what: str) -> Callable[[torch.Tensor], torc
     if callable(obj):
         return obj
     raise TypeError(f"{what} must be callable or have a callable {method}(), got {type(obj).__name__}")
+
+
+def _through_adapter(obj: Any, method: str, what: str, first_of_tuple: bool = False) -> Callable[[torch.Tensor], torch.Tensor]:
+    """``obj.method`` (or ``obj`` itself) called through the adapter: inputs on its device and in
+    its dtype, one tensor out (a tuple's first item with ``first_of_tuple``), errors naming it."""
+    fn = _callable(obj, method, what)
+    model = as_model(obj)
+    name = f"{model.name}.{method}" if fn is not obj else model.name
+
+    def call(x: torch.Tensor) -> torch.Tensor:
+        return model.call(fn, x, what=f"{name}(x)", verb=what, first_of_tuple=first_of_tuple,
+                          hint=f"a {what} that returns one tensor (or wrap it with invwidgets.models.as_autoencoder)")
+
+    return call
 
 
 def _figure(title: str, width: int = 340, height: int = 240, **layout: Any) -> go.FigureWidget:
@@ -109,10 +124,10 @@ class FactorExplorer(Explorer):
         seed: int = 0,
         device: torch.device | str | None = None,
     ) -> None:
-        self._encode = _callable(encoder, "encode", "encoder")
+        self._encode = _through_adapter(encoder, "encode", "encoder", first_of_tuple=True)
         if not isinstance(iin, torch.nn.Module) or not all(hasattr(iin, a) for a in ("reverse", "factor_names", "factor_slice")):
             raise TypeError(f"iin must be a FactorIIN (forward, reverse, named factors), got {type(iin).__name__}")
-        self._decode = None if decoder is None else _callable(decoder, "decode", "decoder")
+        self._decode = None if decoder is None else _through_adapter(decoder, "decode", "decoder")
         if classifier_head is not None and not callable(classifier_head):
             raise TypeError(f"classifier_head must be callable z -> logits, got {type(classifier_head).__name__}")
         check_dataset(dataset)
@@ -124,11 +139,11 @@ class FactorExplorer(Explorer):
         super().__init__(device=device)
         self.iin = iin.eval()
         self.head = classifier_head
+        self._head = None if classifier_head is None else as_classifier(classifier_head)
         self.dataset = dataset
         self.seed = int(seed)
         self.n_resample, self.n_hist, self.n_interp = n_resample, n_hist, n_interp
         self.n_scatter = max(2, min(int(n_scatter), len(dataset)))
-        self._enc_device = model_device(encoder, torch.device("cpu"))
         self._resample_count = 0
         self._syncing_toggles = False
         self.concept_iin: FactorIIN | None = None
@@ -259,36 +274,29 @@ class FactorExplorer(Explorer):
 
     def _encode_images(self, x: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
-            z = self._encode(x.to(self._enc_device))
-        if isinstance(z, (tuple, list)):
-            z = z[0]
-        if not isinstance(z, torch.Tensor) or z.ndim != 2 or z.shape[1] != self.iin.dim:
-            raise ValueError(f"encoder returned {getattr(z, 'shape', type(z))}, expected N×{self.iin.dim} (the IIN's dim)")
-        if not bool(torch.isfinite(z).all()):
-            raise ValueError("encoder returned NaN or infinite values")
+            z = self._encode(x)  # NaN/inf are the adapter's error
+        if z.ndim != 2 or z.shape[1] != self.iin.dim:
+            raise ValueError(f"encoder returned {tuple(z.shape)}, expected N×{self.iin.dim} (the IIN's dim)")
         return z.detach().float()
 
     def _images(self, z: torch.Tensor) -> torch.Tensor:
         assert self._decode is not None
         with torch.no_grad():
-            x = self._decode(z.float())
-        if not isinstance(x, torch.Tensor) or x.ndim != 4:
-            raise ValueError(f"decoder returned {getattr(x, 'shape', type(x))}, expected N×C×H×W")
-        if not bool(torch.isfinite(x).all()):
-            raise ValueError("decoder returned NaN or infinite values")
-        return x.detach().float().clamp(0, 1).cpu()
+            x = self._decode(z)
+        images = self._to_images(x, "decoder(z)")  # clamped to [0, 1], the fraction recorded
+        if images is None:
+            raise ValueError(f"decoder returned {tuple(x.shape)}, expected N×C×H×W with C in (1, 3)")
+        return images
 
     def _predict(self, z: torch.Tensor) -> torch.Tensor:
-        assert self.head is not None
-        with torch.no_grad():
-            logits = self.head(z.float())
-        return logits.argmax(1).cpu()
+        assert self._head is not None
+        return self._head.logits(z).argmax(1)
 
     def compute_swap(self, source: int, target: int, factors: list[str]) -> dict[str, Any]:
         """Swap ``factors`` of ``source`` into ``target``: ``{"z", "image", "label"}`` (image
         ``None`` without a decoder, label ``None`` without a head)."""
         z_s, z_t = self._z([source]), self._z([target])
-        z = swap_factors(self.iin, z_t, z_s, factors) if factors else z_t.to(next(self.iin.parameters()).dtype)
+        z = swap_factors(self.iin, z_t, z_s, factors) if factors else z_t.to(module_dtype(self.iin))
         return {
             "z": z.float().cpu(),
             "image": None if self._decode is None else self._images(z)[0],
@@ -312,7 +320,7 @@ class FactorExplorer(Explorer):
         zs = resample_factor(self.iin, z, factor, self.n_resample, gen)[0]
         out: dict[str, Any] = {"z": zs.float().cpu(), "images": None if self._decode is None else self._images(zs)}
         if self.head is not None:
-            std, labels = factor_sensitivity(self.iin, z, self.head, factor, self.n_hist, gen)
+            std, labels = factor_sensitivity(self.iin, z, self._head, factor, self.n_hist, gen)
             out["labels"], out["std"] = labels[0].cpu(), float(std[0])
         return out
 
@@ -320,7 +328,7 @@ class FactorExplorer(Explorer):
         """2-D PCA of ``T(z)_factor`` over the first ``n_scatter`` dataset images."""
         z = self._encode_images(self.dataset.images[: self.n_scatter])
         with torch.no_grad():
-            w = self.iin(z.to(next(self.iin.parameters()).dtype))[0][:, self.iin.factor_slice(factor)].double()
+            w = self.iin(z.to(module_dtype(self.iin)))[0][:, self.iin.factor_slice(factor)].double()
         w = w - w.mean(0)
         if w.shape[1] == 1:
             xy = torch.cat([w, torch.zeros_like(w)], 1)
