@@ -198,7 +198,29 @@ class InversionExplorer(Explorer):
             self._request_samples()
 
         self.note.value = "<i>fitting inversion models in the background…</i>"
-        self.run_in_worker("fit", job_fn, priority="batch", on_result=done)
+        self._fit_handle = None
+        self.observe(self._fit_note, names="status")
+        self._fit_handle = self.run_in_worker("fit", job_fn, priority="batch", on_result=done)
+        self._fit_note()  # in sync mode the fit has already ended
+
+    def _fit_note(self, change: Any = None) -> None:
+        """Replace the "fitting…" note when the fit ended without models (cancelled or failed)."""
+        handle = getattr(self, "_fit_handle", None)
+        if handle is None or self.inversions is not None or self._released:
+            return
+        if handle.cancelled or handle.state == "cancelled":
+            text = "fitting cancelled: there are no inversion models to show (pass fitted inversions=)"
+        elif handle.exception is not None:
+            text = "fitting failed (the error is in the status line): there are no inversion models to show"
+        else:
+            return
+        self.note.value = f"<i>{text}</i>"
+
+    def cancel(self, view: str | None = None) -> None:
+        """Cancel this explorer's request for ``view`` (all when ``None``); a cancelled fit says
+        so in the note."""
+        super().cancel(view)
+        self._fit_note()
 
     def _compute_mi(self) -> MIEstimate:
         assert self.inversions is not None
