@@ -12,6 +12,7 @@ between factor values and indices by arithmetic, which enables exact one-factor 
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
@@ -242,6 +243,7 @@ class BaseDataset:
     # -- subsetting and splitting ----------------------------------------------------------------
     def subset(self: _D, indices: IndexLike) -> _D:
         """A new dataset with the samples at ``indices`` (in that order); tensors are copied.
+        No index (``[]``, an empty tensor or an all-False mask) gives an empty dataset.
 
         Raises:
             IndexError: if an index is out of range.
@@ -253,6 +255,8 @@ class BaseDataset:
             if isinstance(indices, np.ndarray):
                 indices = torch.from_numpy(np.ascontiguousarray(indices))
             t = indices if isinstance(indices, torch.Tensor) else torch.as_tensor(indices)
+            if t.numel() == 0 and t.dtype != torch.bool:
+                t = t.long()  # [] converts to a float tensor: no index is no index, whatever its dtype
             if t.dtype == torch.bool:
                 if t.shape != (len(self),):
                     raise ValueError(f"boolean mask must have shape ({len(self)},), got {tuple(t.shape)}")
@@ -260,7 +264,7 @@ class BaseDataset:
             else:
                 idx = _as_long_tensor(t, "indices").reshape(-1)
         if idx.numel() == 0:
-            raise ValueError("subset needs at least one index")
+            return self._empty()
         if bool(((idx < -len(self)) | (idx >= len(self))).any()):
             raise IndexError(f"subset indices out of range for dataset of length {len(self)}")
         return type(self)(
@@ -275,6 +279,20 @@ class BaseDataset:
             metadata=self.metadata,
             **self._constructor_kwargs(),
         )
+
+    def _empty(self: _D) -> _D:
+        """A dataset with no samples and everything else (names, factors, metadata) of this one.
+
+        The constructor refuses zero samples (every check it runs needs one); this copy keeps the
+        validated attributes and slices every per-sample tensor to length 0.
+        """
+        out = copy.copy(self)
+        out._values = self._values[:0].clone()
+        out.labels = None if self.labels is None else self.labels[:0].clone()
+        out.factors = None if self.factors is None else self.factors[:0].clone()
+        out.extras = {k: v[:0].clone() for k, v in self.extras.items()}
+        out.metadata = dict(self.metadata)
+        return out
 
     def split_indices(self, test_fraction: float = 0.2, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
         """Deterministic train/test index split, stratified by label when labels exist.
