@@ -265,3 +265,12 @@ def test_traversal_base_forms(sprites32):
         traversal(sprites32, "y", [0, 0, 0, 0, 9])
     with pytest.raises(ValueError, match="unknown factor"):
         traversal(sprites32, "colour", 0)
+
+
+def test_subset_of_no_index_is_an_empty_dataset(cdigits):
+    for empty in ([], torch.tensor([]), torch.zeros(len(cdigits), dtype=torch.bool)):
+        sub = cdigits.subset(empty)
+        assert len(sub) == 0 and sub.images.shape == (0, 3, 8, 8)
+        assert sub.labels.shape == (0,) and sub.factors.shape == (0, 2)
+        assert sub.factor_names == cdigits.factor_names and sub.class_names == cdigits.class_names
+    assert len(cdigits) == 1797  # the source is untouched
