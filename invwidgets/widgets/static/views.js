@@ -227,16 +227,19 @@ function renderImage(ctx) {
     const pixels = bytesOf(model.get("_pixels"));
     const ok = meta.h && pixels.length === meta.h * meta.w * meta.c;
     frame.classList.toggle("invw-empty", !ok);
-    if (ok) putImage(main, toImageData(pixels, meta.h, meta.w, meta.c));
     frame.style.width = `${model.get("width")}px`;
 
     const hmeta = model.get("_heatmap_meta") || {};
     const index = bytesOf(model.get("_heatmap"));
     const lut = bytesOf(model.get("_lut"));
     const heat = hmeta.h && index.length === hmeta.h * hmeta.w && lut.length === 768;
-    overlay.hidden = !heat;
-    if (heat) putImage(overlay, lutImageData(index, hmeta.h, hmeta.w, lut));
-    overlay.style.opacity = String(model.get("heatmap_opacity"));
+    // Blend the heatmap here with the export's arithmetic (as to_png() does), not with CSS
+    // opacity: the compositor rounds differently, by up to 2 levels per channel.
+    if (ok) {
+      putImage(main, composite(pixels, meta.h, meta.w, meta.c, heat ? index : null, hmeta.h,
+        hmeta.w, lut, model.get("heatmap_opacity")));
+    }
+    overlay.hidden = true;
     bar.update(hmeta, heat && model.get("colorbar"));
 
     const text = model.get("caption") || "";
