@@ -127,7 +127,7 @@ def test_fit_is_deterministic_and_cancellable():
         hist = fit_pixelcnn(m, x, epochs=3, batch_size=32, seed=seed)
         return m, hist
 
-    (m1, h1), (m2, h2) = fit(0), fit(0)
+    (m1, h1), (m2, _h2) = fit(0), fit(0)
     assert all(torch.equal(a, b) for a, b in zip(m1.state_dict().values(), m2.state_dict().values()))
     assert h1["val_bpd"][-1] < h1["val_bpd"][0]  # the loss decreases
 
