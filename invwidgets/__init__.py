@@ -36,6 +36,8 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "SampleGrid": ("invwidgets.widgets", "SampleGrid"),
     "SketchPad": ("invwidgets.widgets", "SketchPad"),
     "Worker": ("invwidgets.worker", "Worker"),
+    "as_autoencoder": ("invwidgets.models", "as_autoencoder"),
+    "as_classifier": ("invwidgets.models", "as_classifier"),
     "default_device": ("invwidgets.worker", "default_device"),
     "get_worker": ("invwidgets.worker", "get_worker"),
     "set_sync_mode": ("invwidgets.worker", "set_sync_mode"),
@@ -63,6 +65,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from . import data, methods, models, widgets, worker, zoo
     from .diagnose import diagnose
+    from .models import as_autoencoder, as_classifier
     from .widgets import (
         Explorer,
         ImageView,
