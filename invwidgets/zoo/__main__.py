@@ -7,7 +7,7 @@ import json
 import sys
 from collections.abc import Sequence
 
-from . import ENTRIES, available, card, evaluate, train
+from . import ENTRIES, available, card, evaluate, metric_mismatches, train, user_dir
 
 
 def _parse_value(text: str) -> object:
@@ -25,10 +25,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_train = sub.add_parser("train", help="retrain a model and write NAME.safetensors and NAME.json")
     p_train.add_argument("name")
     p_train.add_argument("--seed", type=int, default=None)
-    p_train.add_argument("--directory", default=None, help="output folder (default: the package's weights folder)")
+    p_train.add_argument("--directory", default=None,
+                         help=f"output folder (default: {user_dir()}; pass the package's weights folder to replace a shipped model)")
     p_train.add_argument("--no-progress", action="store_true")
     p_train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a hyperparameter")
-    p_eval = sub.add_parser("evaluate", help="recompute a saved model's metrics and compare with its card")
+    p_eval = sub.add_parser("evaluate", help="recompute a saved model's metrics and compare with its card "
+                            "(exit status 1 when one does not reproduce)")
     p_eval.add_argument("name")
     p_eval.add_argument("--directory", default=None)
     p_card = sub.add_parser("card", help="print a model's card")
@@ -63,7 +65,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         fresh = evaluate(args.name, directory=args.directory)
         for key, value in fresh.items():
             print(f"{key:24s} card={stored.get(key, float('nan')):.6g} now={value:.6g}")
-        return 0
+        problems = metric_mismatches(fresh, stored)
+        for line in problems:
+            print("does not reproduce:", line)
+        return 1 if problems else 0
     print(json.dumps(card(args.name, args.directory), indent=2))
     return 0
 

@@ -1,4 +1,4 @@
-"""Zoo models of the factors (IIN) method on the coloured 8×8 digits (methods.md §2 and §5.2).
+"""Zoo models of the factors (IIN) method on the coloured 8×8 digits (Esser, Rombach & Ommer 2020).
 
 First stage, three seeds each (trained with :func:`invwidgets.zoo.train`):
 
@@ -18,7 +18,7 @@ IINs on those representations (trained with :func:`train_factor_model`, because
   trained on pairs sharing the digit or the colour (50/50), sizes :data:`CLASSIFIER_IIN_SIZES`,
   on the features of every training image in every colour (``recolor``), dequantised with
   Gaussian noise of 0.3 within-digit standard deviations (``jitter_scale="within_class"``).
-  Its card records the sensitivity of the classifier to each factor (issue 4: the std of the
+  Its card records the sensitivity of the classifier to each factor (the std of the
   predicted labels when resampling the digit, colour, residual factor; means over the seeds
   ≥ 2.0, ≤ 0.5, ≤ 0.1, checked by ``tests/zoo/test_zoo_factors.py``).
 * ``iin-ae-color-digits-s0``: the same on the autoencoder of seed 0 (for swaps in the widget).
@@ -59,7 +59,7 @@ from invwidgets.methods.fid import fid_lite
 from invwidgets.models import Autoencoder, SmallCNN, init_parameters, reparameterize
 from invwidgets.models.iin import FactorIIN
 
-from . import files
+from . import locations
 from .files import CARD_FORMAT, build_model
 from .registry import ZooEntry, build_dataset, get_entry, register_architecture, register_entry  # noqa: F401
 from .reproduce import _threads
@@ -161,7 +161,10 @@ def classifier_split(classifier: nn.Module, example: torch.Tensor | None = None)
 
 
 def _load_first_stage(name: str, directory: str | Path | None) -> nn.Module:
-    model = files.load(name, directory=directory)
+    """The frozen first stage ``name``: from ``directory`` when it holds it (a retrained one),
+    else along the zoo's search path (:mod:`invwidgets.zoo.locations`)."""
+    here = directory is not None and (Path(directory) / f"{name}.json").is_file()
+    model = locations.load(name, directory=directory if here else None)
     for p in model.parameters():
         p.requires_grad_(False)
     return model
@@ -180,7 +183,7 @@ def first_stage_representation(model: nn.Module, images: torch.Tensor) -> torch.
 
 @torch.no_grad()
 def estimated_sizes(model: nn.Module, train_set: BaseDataset) -> tuple[list[int], dict[str, float]]:
-    """Factor sizes (digit, color, residual) of ``model``'s representation (methods.md §2.5),
+    """Factor sizes (digit, color, residual) of ``model``'s representation (the paper's dimension estimate),
     from pairs of the training split drawn with a fixed seed (:data:`DIM_ESTIMATE`)."""
     gen = torch.Generator().manual_seed(DIM_ESTIMATE["seed"])
     z_all = first_stage_representation(model, train_set.images)
@@ -409,7 +412,9 @@ def train_factor_model(
     """Retrain the IIN zoo model ``name`` (like :func:`invwidgets.zoo.train`, with an
     IIN-aware seeded initialisation) and return ``(model, card)``; ``save`` writes its files.
 
-    The first stage is read from ``directory`` too (default: the package's weights folder).
+    The first stage is read from ``directory`` when it holds one, else from the zoo's search path
+    (the shipped one unless ``INVWIDGETS_ZOO_DIR`` holds a retrained one). ``save`` writes to
+    ``directory``, by default :func:`~invwidgets.zoo.user_dir` (never the package unless passed).
     """
     entry = get_entry(name)
     if entry.architecture != "FactorIIN":
@@ -446,8 +451,8 @@ def train_factor_model(
         "torch_version": torch.__version__,
     }
     if save:
-        files.save(model, c, directory)
-        c = files.card(name, directory)
+        path = locations.save(model, c, directory)
+        c = locations.card(name, path.parent)
     return model, c
 
 
@@ -456,7 +461,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m invwidgets.zoo.entries_factors")
     parser.add_argument("name")
     parser.add_argument("--seed", type=int, default=None)
-    parser.add_argument("--directory", default=None)
+    parser.add_argument("--directory", default=None, help="output folder (default: the user zoo folder)")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
     _, c = train_factor_model(args.name, seed=args.seed, progress=not args.no_progress, save=True, directory=args.directory)

@@ -1,7 +1,7 @@
 """Zoo models of the inversion method (Nash et al. 2019) on the 8×8 digits, three seeds each.
 
-* ``cnn-digits-ckpts-s{seed}`` — a :class:`ClassifierCheckpoints`: the SmallCNN of
-  methods.md §5.3 (stride-2 conv2) trained 30 epochs, with snapshots at epochs 0, 1, 3, 10, 30.
+* ``cnn-digits-ckpts-s{seed}`` — a :class:`ClassifierCheckpoints`: the SmallCNN
+  (stride-2 conv2) trained 30 epochs, with snapshots at epochs 0, 1, 3, 10, 30.
 * ``inv-digits-s{seed}`` — an :class:`~invwidgets.models.pixelcnn.InversionSet` for the epoch-30
   classifier: the unconditional PixelCNN and one conditional model per layer
   (input, conv1, conv2, fc, logits).
@@ -27,7 +27,7 @@ from invwidgets.methods.inversion import DEFAULT_PIXELCNN, fit_inversion_set, mu
 from invwidgets.models import SmallCNN
 from invwidgets.models.pixelcnn import InversionSet
 
-from . import files
+from . import locations
 from .registry import ZooEntry, register_architecture, register_entry
 from .training import batch_indices, classification_metrics
 
@@ -145,7 +145,7 @@ def checkpoint_metrics(model: nn.Module, test_set: BaseDataset) -> dict[str, flo
 
 
 def _classifier(source: Mapping[str, Any]) -> SmallCNN:
-    ckpts = files.load(str(source["classifier"]))
+    ckpts = locations.load(str(source["classifier"]))
     assert isinstance(ckpts, ClassifierCheckpoints)
     return ckpts.checkpoint(int(source["epoch"]))
 
@@ -178,7 +178,7 @@ def with_uncond(inv: InversionSet) -> InversionSet:
     model of the zoo set named in ``inv.source["uncond_from"]``."""
     if "uncond" in inv:
         return inv
-    ref = files.load(str(inv.source["uncond_from"]))
+    ref = locations.load(str(inv.source["uncond_from"]))
     assert isinstance(ref, InversionSet)
     full = InversionSet(inv.config["pixelcnn"], {"uncond": None, **inv.config["cond_shapes"]}, source=inv.source)
     state = {f"models.uncond.{k}": v for k, v in ref["uncond"].state_dict().items()}
@@ -191,7 +191,7 @@ def checkpoint_inversions(seed: int, epoch: int) -> InversionSet:
     """The shipped inversion models of classifier seed ``seed`` at checkpoint ``epoch``, with the
     shared unconditional model included (so :func:`mutual_information` can use it directly)."""
     name = f"inv-digits-s{seed}" if epoch == CHECKPOINT_EPOCHS[-1] else f"inv-digits-s{seed}-e{epoch}"
-    inv = files.load(name)
+    inv = locations.load(name)
     assert isinstance(inv, InversionSet)
     return with_uncond(inv)
 
@@ -270,7 +270,7 @@ def shipped_results(seeds: list[int] | None = None, n_boot: int = 200) -> dict[s
     out: dict[str, Any] = {"final": {}, "checkpoints": {}}
     for seed in SEEDS if seeds is None else seeds:
         test = test_split(f"inv-digits-s{seed}").images
-        ckpts = files.load(f"cnn-digits-ckpts-s{seed}")
+        ckpts = locations.load(f"cnn-digits-ckpts-s{seed}")
         assert isinstance(ckpts, ClassifierCheckpoints)
         estimates = {}
         for epoch in CHECKPOINT_EPOCHS:

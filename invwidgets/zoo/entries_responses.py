@@ -1,4 +1,4 @@
-"""Zoo models of the latent-responses method (methods.md §4.3 and §5.4).
+"""Zoo models of the latent-responses method (Leeb et al. 2022).
 
 * ``vae-sprites-s{0,1,2}``, ``betavae-sprites-s{0,1,2}``, ``ae-sprites-s{0,1,2}``: one
   autoencoder architecture (latent 8; conv encoder, spatial broadcast decoder) trained on the

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +15,47 @@ from torch import nn
 from invwidgets.data import BaseDataset
 from invwidgets.models import init_parameters
 
-from . import files
-from .files import CARD_FORMAT, build_model, card, load
+from . import locations
+from .files import CARD_FORMAT, build_model
+from .locations import card, load
 from .registry import ZooEntry, build_dataset, get_entry
 
-__all__ = ["train", "evaluate", "test_split"]
+__all__ = [
+    "DEFAULT_TOLERANCE",
+    "METRIC_TOLERANCES",
+    "metric_mismatches",
+    "metric_reproduces",
+    "train",
+    "evaluate",
+    "test_split",
+]
+
+#: How closely a metric recomputed from shipped weights must match its card (docs/reproducibility.md).
+#: float32 results differ in the last bits across CPUs, BLAS kernels and thread counts, so no
+#: metric is compared for equality. Keys are metric-name prefixes (the longest match wins):
+#:
+#: * ``bound`` and ``floor``: the metric measures rounding error itself (max |T⁻¹(T(z)) − z|), so
+#:   the card is an upper bound, not a value: recomputed ≤ max(card × bound, floor). A broken
+#:   inverse gives errors of order 1e-2 to 1.
+#: * ``rel`` and ``abs``: |recomputed − card| ≤ abs + rel × |card|.
+#:
+#: ``test_accuracy`` may move by one test image (1/359) and ``sensitivity_*`` by one flipped
+#: prediction among the 100 × 100 resampled ones (at most 9 · √(0.99 · 0.01) / 100 ≈ 0.009):
+#: both come from an argmax, which a last-bit change can flip at a tie. Î (``mi_*``) is a
+#: difference of two entropies of about 120 bits, so its deviations are absolute (up to 2.6e-5
+#: bits measured); MIG and DCI bin codes or fit a regressor (up to 1.1e-4 measured).
+METRIC_TOLERANCES: dict[str, dict[str, float]] = {
+    "inverse_error": {"bound": 10.0, "floor": 1e-5},
+    "inverse_error_rel": {"bound": 10.0, "floor": 1e-6},
+    "test_accuracy": {"rel": 0.0, "abs": 0.003},
+    "sensitivity_": {"rel": 0.0, "abs": 0.01},
+    "mi_": {"rel": 1e-5, "abs": 1e-3},
+    "mig": {"rel": 0.0, "abs": 2e-3},
+    "dci_": {"rel": 0.0, "abs": 2e-3},
+}
+#: Every other metric: 140× the largest relative deviation measured across kernels and thread
+#: counts (7.1e-7, a reconstruction error), and an absolute floor for values near zero.
+DEFAULT_TOLERANCE: dict[str, float] = {"rel": 1e-4, "abs": 1e-9}
 
 
 @contextlib.contextmanager
@@ -44,6 +81,43 @@ def _dataset_spec(entry: ZooEntry) -> dict[str, Any]:
         "kwargs": dict(entry.dataset_kwargs),
         "split": {"test_fraction": entry.test_fraction, "seed": entry.split_seed, "stratified": True},
     }
+
+
+def _tolerance(key: str) -> dict[str, float]:
+    matches = [p for p in METRIC_TOLERANCES if key.startswith(p)]
+    return METRIC_TOLERANCES[max(matches, key=len)] if matches else DEFAULT_TOLERANCE
+
+
+def metric_reproduces(key: str, recomputed: float, recorded: float) -> bool:
+    """Whether metric ``key`` recomputed on this machine reproduces the value its card records.
+
+    Error metrics (``inverse_error*``) must stay below ``max(recorded × bound, floor)``; every
+    other metric within ``abs + rel × |recorded|`` (see :data:`METRIC_TOLERANCES`). NaN never
+    reproduces.
+    """
+    recomputed, recorded = float(recomputed), float(recorded)
+    if math.isnan(recomputed) or math.isnan(recorded):
+        return False
+    tol = _tolerance(key)
+    if "bound" in tol:
+        return recomputed <= max(recorded * tol["bound"], tol["floor"])
+    return abs(recomputed - recorded) <= tol["abs"] + tol["rel"] * abs(recorded)
+
+
+def metric_mismatches(recomputed: Mapping[str, float], recorded: Mapping[str, float]) -> list[str]:
+    """Every way ``recomputed`` fails to reproduce a card's ``recorded`` metrics, as readable lines.
+
+    An empty list means the card reproduces. Missing or extra metric names are mismatches too.
+    """
+    out = [f"{k}: on the card but not recomputed" for k in recorded if k not in recomputed]
+    out += [f"{k}: recomputed but not on the card" for k in recomputed if k not in recorded]
+    for k in recorded:
+        if k in recomputed and not metric_reproduces(k, recomputed[k], recorded[k]):
+            tol = _tolerance(k)
+            rule = (f"must be <= max(card x {tol['bound']:g}, {tol['floor']:g})" if "bound" in tol
+                    else f"tolerance abs {tol['abs']:g} + rel {tol['rel']:g}")
+            out.append(f"{k}: card {recorded[k]!r}, recomputed {float(recomputed[k])!r} ({rule})")
+    return out
 
 
 def test_split(name: str) -> BaseDataset:
@@ -74,7 +148,8 @@ def train(
         seed: the seed (default: the entry's).
         progress: show a tqdm progress bar.
         save: also write the weights and card (see :func:`~invwidgets.zoo.save`).
-        directory: where to save (default: the package's weights folder).
+        directory: where to save (default: :func:`~invwidgets.zoo.user_dir`; the shipped files
+            inside the package are written only when their folder is passed explicitly).
         **hyperparameters: overrides of the entry's training hyperparameters (e.g. ``steps=10``
             for a quick run).
 
@@ -114,8 +189,8 @@ def train(
         "torch_version": torch.__version__,
     }
     if save:
-        files.save(model, c, directory)
-        c = files.card(name, directory)
+        path = locations.save(model, c, directory)
+        c = locations.card(name, path.parent)
     return model, c
 
 
@@ -129,7 +204,8 @@ def evaluate(
     Args:
         name_or_model: a zoo name (the saved model and its card are loaded), or a model.
         name: for a model, the zoo entry whose dataset, split and metric to use.
-        directory: folder of the saved files (default: the package's weights folder).
+        directory: folder of the saved files (default: the zoo's search path, see
+            :mod:`invwidgets.zoo.locations`).
 
     Returns:
         ``{metric: value}`` as computed by the entry's metric function.

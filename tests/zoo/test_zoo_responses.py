@@ -61,14 +61,15 @@ def test_shipped_model_loads_with_a_card(name):
 def test_recomputed_cds_matches_the_cards(cds_by_kind):
     for kind, scores in cds_by_kind.items():
         for name, score in zip(sprites_model_names(kind), scores):
-            assert score == pytest.approx(zoo.card(name)["metrics"]["cds"], rel=1e-5), name
+            assert zoo.metric_reproduces("cds", score, zoo.card(name)["metrics"]["cds"]), (name, score)
 
 
 def test_cds_orders_beta_vae_vae_ae_on_average(cds_by_kind):
-    """CDS(β-VAE) ≥ CDS(VAE) > CDS(AE), means over the three seeds (methods.md §5.4)."""
+    """CDS(β-VAE) ≥ CDS(VAE) > CDS(AE), means over the three seeds (the interventional-assays
+    paper's ordering), and beyond the means: every VAE-family seed scores above every AE seed."""
     mean = {k: statistics.mean(v) for k, v in cds_by_kind.items()}
     assert mean["betavae"] >= mean["vae"] > mean["ae"], cds_by_kind
-    assert all(0.25 <= s <= 1.0 for v in cds_by_kind.values() for s in v)  # K = 4 factors
+    assert min(cds_by_kind["vae"] + cds_by_kind["betavae"]) > max(cds_by_kind["ae"]), cds_by_kind
 
 
 @pytest.mark.xfail(strict=True, reason="not reproduced: the best VAE-family sprites model stays below CDS 0.9 "
@@ -79,7 +80,7 @@ def test_best_vae_reaches_0_9(cds_by_kind):
 
 @pytest.mark.parametrize("kind", ["vae", "betavae"])
 def test_informative_latents_agree_with_active_units(kind, data):
-    """Large diagonal of M exactly where the per-dimension KL is large (methods.md §5.4)."""
+    """Large diagonal of M exactly where the per-dimension KL is large (active units)."""
     for name in sprites_model_names(kind):
         model = zoo.load(name)
         with torch.no_grad():
