@@ -2,27 +2,35 @@
 
 Run from the repository root (after ``make venv``)::
 
-    .venv/bin/python benchmarks/latency.py            # full run, about 3 minutes
-    .venv/bin/python benchmarks/latency.py --moves 50 # quicker
+    .venv/bin/python benchmarks/latency.py                       # 5 rounds of 40 moves, ~5 minutes
+    .venv/bin/python benchmarks/latency.py --rounds 8 --moves 30 # more rounds, more spread
 
 Everything is measured in one run, inside the page, from the input event to changed pixels
 (polled on every animation frame, as a person sees them). Our sliders are plain range inputs:
 the benchmark sets a value and dispatches the ``input`` event a drag produces. ipywidgets'
 slider is a noUiSlider that ignores synthetic events, so it is moved with real (playwright)
-arrow-key presses and timed from the ``keydown`` event:
+arrow-key presses and timed from the ``keydown`` event.
 
-1. a bare anywidget round trip (slider → Python → bytes trait → canvas, no inference) on a
-   JupyterLab with the ``invwidgets.nodelay`` server extension and on a stock one;
-2. the LatentExplorer on the zoo's ``ae-sprites`` decoder (32×32), nodelay server, result cache
-   off so every move runs the decoder;
+Two JupyterLabs run side by side, one with the ``invwidgets.nodelay`` server extension and one
+stock, and each has the same three notebooks open:
+
+1. a bare anywidget round trip (slider → Python → bytes trait → canvas, no inference);
+2. the LatentExplorer on the zoo's ``ae-sprites`` decoder (32×32), result cache off so every
+   move runs the decoder;
 3. what a user would otherwise write: ``ipywidgets.interact`` with a matplotlib ``imshow`` of the
-   decoded image, on a stock server;
+   decoded image.
+
+The six are measured in interleaved rounds (the order rotated each round), so a burst of load
+from elsewhere on the machine hits all of them alike. Compared on the same server, per round:
+the explorer against interact + matplotlib, and each widget with against without the extension.
+Each ratio is reported as its min–max over the rounds and over all moves pooled. Then, on the
+nodelay server:
+
 4. a continuous 2-second drag: the last frame matches the last slider value and nothing is queued
    100 ms after release;
 5. a 3-second batch job in the worker: how long a newly executed cell takes to start.
 
-It prints p50/p95 of each and the ratios (figures in benchmarks/README.md). Nothing here is a
-test: timings are never asserted in the test suite.
+Nothing here is a test: timings are never asserted in the test suite.
 """
 
 from __future__ import annotations
@@ -166,12 +174,17 @@ def _stats(xs: list[float]) -> dict:
     return {"n": len(xs), "p50": statistics.median(xs), "p95": p95}
 
 
-def _key_moves(lab: jlab.LabPage, focus: str, arm, arm_arg: dict, moves: int, span: int) -> list[float]:
+def _key_moves(lab: jlab.LabPage, focus: str, arm, arm_arg: dict, moves: int, span: int,
+               sweep: dict | None = None) -> list[float]:
     """Press ArrowRight/ArrowLeft on the focused slider ``moves`` times, sweeping back and forth
-    over ``span`` steps; the latency of each press from the in-page measurement."""
+    over ``span`` steps around where the sweep started; the latency of each press from the
+    in-page measurement. ``sweep`` ({"pos", "direction"}) carries the position over between
+    calls, so repeated rounds never push the slider against its end (a press that changes
+    nothing would draw nothing)."""
     lab.page.locator(focus).first.focus()
     out: list[float] = []
-    direction, pos = "ArrowRight", 0
+    state = sweep if sweep is not None else {}
+    direction, pos = state.get("direction", "ArrowRight"), state.get("pos", 0)
     for _ in range(moves):
         if pos >= span:
             direction = "ArrowLeft"
@@ -184,19 +197,21 @@ def _key_moves(lab: jlab.LabPage, focus: str, arm, arm_arg: dict, moves: int, sp
         if ms is not None:
             out.append(ms)
         time.sleep(0.03)  # let the previous frame settle, like a person's key repeat
+    state.update(direction=direction, pos=pos)
     return out
 
 
-def _input_moves(lab: jlab.LabPage, slider: str, canvas: str, moves: int) -> list[float]:
+def _input_moves(lab: jlab.LabPage, slider: str, canvas: str, moves: int, start: int = 0) -> list[float]:
     """Set a range input and dispatch its input event, as a drag does; latency per move.
 
     The values walk over the slider's range in large, irregular steps (golden-ratio sequence),
-    so every move changes the picture and no two moves ask for the same value."""
+    so every move changes the picture and no two moves ask for the same value; ``start`` continues
+    the sequence of an earlier call."""
     lo, hi = lab.page.evaluate(
         "(slider) => { const s = document.querySelector(slider);"
         " return [parseFloat(s.min), parseFloat(s.max)]; }", slider)
     out = []
-    for k in range(moves):
+    for k in range(start, start + moves):
         value = lo + (hi - lo) * (0.05 + 0.9 * ((k * 0.6180339887) % 1.0))
         lab.page.evaluate(JS_ARM_CANVAS, {"canvas": canvas})
         lab.page.evaluate(
@@ -302,39 +317,52 @@ def kernel_side(moves: int) -> dict:
         ex.close()
 
 
-def explorer_run(browser, server, moves: int) -> dict:
-    lab = jlab.LabPage.new(browser, server)
-    try:
-        _open(lab, server, "explorer.ipynb",
-              EXPLORER.replace("EXTRA_ENV", "{}").replace("SYNC", "False"))
-        lab.kernel_eval("assert explorer.wait_idle(30)")
-        lab.page.evaluate("""() => {
-          const views = Array.from(document.querySelectorAll('.invw-explorer .invw-view[data-kind=image]'));
-          const v = views.find(v => v.querySelector('.invw-caption').textContent === 'decode(z)');
-          v.querySelector('canvas.invw-main').id = 'bench-decoded';
-        }""")
-        slider = ".invw-explorer .invw-view[data-kind=sliders] input[type=range][data-index='0']"
-        moved = _input_moves(lab, slider, "#bench-decoded", moves)
-        result = {"moves": _stats(moved)}
-        result["drag"] = drag_check(lab, slider)
-        result["batch"] = batch_job_check(lab)
-        errors = list(lab.errors)
-        result["console_errors"] = errors
-        return result
-    finally:
-        lab.close()
+SUBJECTS = ("bare", "explorer", "interact")
+_SOURCES = {
+    "bare": BARE,
+    "explorer": EXPLORER.replace("EXTRA_ENV", "{}").replace("SYNC", "False"),
+    "interact": INTERACT,
+}
 
 
-def interact_run(browser, server, moves: int) -> dict:
-    lab = jlab.LabPage.new(browser, server)
-    try:
-        _open(lab, server, "interact.ipynb", INTERACT)
-        lab.page.wait_for_selector(".widget-interact .jp-OutputArea img, .widget-interact img", timeout=60_000)
-        handle = ".widget-interact .noUi-handle"
-        output = ".widget-interact .widget-output"
-        return _stats(_key_moves(lab, handle, JS_ARM_IMG, {"output": output}, moves, span=8))
-    finally:
-        lab.close()
+class Subject:
+    """One widget (``bare``, ``explorer`` or ``interact``) on one server, opened once and then
+    measured in several rounds, so that rounds of different subjects can be interleaved."""
+
+    def __init__(self, browser, server: jlab.JupyterServer, kind: str) -> None:
+        self.kind, self.server = kind, server
+        self.lab = jlab.LabPage.new(browser, server)
+        self.done = 0
+        self.sweep: dict = {}
+        self.rounds: list[list[float]] = []
+        _open(self.lab, server, f"{kind}.ipynb", _SOURCES[kind])
+        if kind == "bare":
+            self.lab.page.wait_for_selector(".bench-bare-slider")
+        elif kind == "explorer":
+            self.lab.kernel_eval("assert explorer.wait_idle(30)")
+            self.lab.page.evaluate(_MARK_DECODED)
+        else:
+            self.lab.page.wait_for_selector(".widget-interact .widget-output img", timeout=60_000)
+        self.measure(5)  # warm-up (first figure, first decode), not counted
+        self.rounds.clear()
+
+    def measure(self, moves: int) -> list[float]:
+        """``moves`` more slider moves; their latencies are kept as one round."""
+        self.lab.page.bring_to_front()
+        if self.kind == "bare":
+            xs = _input_moves(self.lab, ".bench-bare-slider", ".bench-bare-canvas", moves, self.done)
+        elif self.kind == "explorer":
+            xs = _input_moves(self.lab, SLIDER0, "#bench-decoded", moves, self.done)
+        else:
+            xs = _key_moves(self.lab, ".widget-interact .noUi-handle", JS_ARM_IMG,
+                            {"output": ".widget-interact .widget-output"}, moves, span=8,
+                            sweep=self.sweep)
+        self.done += moves
+        self.rounds.append(xs)
+        return xs
+
+    def close(self) -> None:
+        self.lab.close()
 
 
 def drag_check(lab: jlab.LabPage, slider: str) -> dict:
@@ -431,77 +459,149 @@ def batch_job_check(lab: jlab.LabPage, n: int = 25) -> dict:
     }
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--moves", type=int, default=120, help="slider moves per measurement")
-    ap.add_argument("--json", type=Path, help="also write the figures as JSON here")
-    ap.add_argument("--breakdown", action="store_true",
-                    help="also measure the kernel side alone, the views alone, the worker in sync "
-                         "mode, and JupyterLab's comms over subshells turned off")
-    args = ap.parse_args()
+#: The ratios reported, each ``(name, numerator subject, denominator subject)`` of p50s: how many
+#: times faster the denominator is.
+RATIOS = (
+    ("LatentExplorer vs interact + matplotlib, nodelay server", "interact/nodelay", "explorer/nodelay"),
+    ("LatentExplorer vs interact + matplotlib, stock server", "interact/stock", "explorer/stock"),
+    ("nodelay extension, bare widget (stock / nodelay)", "bare/stock", "bare/nodelay"),
+    ("nodelay extension, LatentExplorer", "explorer/stock", "explorer/nodelay"),
+    ("nodelay extension, interact + matplotlib", "interact/stock", "interact/nodelay"),
+)
+
+
+def _load() -> float:
+    """The 1-minute load average (runnable processes, all users), for the record."""
+    import os
+
+    return os.getloadavg()[0]
+
+
+def interleaved_rounds(subjects: dict[str, Subject], rounds: int, moves: int) -> list[dict]:
+    """``rounds`` rounds of ``moves`` moves of every subject, the order rotated each round so
+    that no subject always runs first; per round the p50/p95 of each and the load average."""
+    keys = list(subjects)
+    out = []
+    for r in range(rounds):
+        order = keys[r % len(keys):] + keys[:r % len(keys)]
+        load_before = _load()
+        stats = {key: _stats(subjects[key].measure(moves)) for key in order}
+        out.append({"stats": stats, "load_before": load_before, "load_after": _load()})
+        print(f"round {r + 1}/{rounds}: " + ", ".join(
+            f"{key} {st['p50']:.1f}" for key, st in stats.items()) + f" ms p50; load {_load():.2f}",
+            flush=True)
+    return out
+
+
+def ratio_summary(per_round: list[dict], subjects: dict[str, Subject]) -> dict:
+    """Each ratio of :data:`RATIOS` per round, its min–max, and over all moves pooled."""
+    out = {}
+    for name, num, den in RATIOS:
+        values = [r["stats"][num]["p50"] / r["stats"][den]["p50"] for r in per_round]
+        pooled_num = _stats([x for xs in subjects[num].rounds for x in xs])
+        pooled_den = _stats([x for xs in subjects[den].rounds for x in xs])
+        out[name] = {"per_round": values, "min": min(values), "max": max(values),
+                     "pooled_p50": pooled_num["p50"] / pooled_den["p50"],
+                     "pooled_p95": pooled_num["p95"] / pooled_den["p95"]}
+    return out
+
+
+def breakdown(browser, fast: jlab.JupyterServer, moves: int) -> dict:
+    """The explorer's latency taken apart (nodelay server)."""
+    results = {"kernel_side": kernel_side(200),
+               "views_only": views_only_run(browser, fast, moves),
+               "explorer_sync": explorer_moves(browser, fast, moves, sync=True, name="explorer-sync.ipynb")}
+    settings = fast.base_dir / "settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True, exist_ok=True)
+    (settings / "kernels-settings.jupyterlab-settings").write_text(
+        json.dumps({"commsOverSubshells": "disabled"}))
+    results["bare_no_subshells"] = bare_round_trip(browser, fast, moves)
+    results["explorer_no_subshells"] = explorer_moves(browser, fast, moves, name="explorer-nosub.ipynb")
+    return results
+
+
+def measure_all(args) -> dict:
+    """Both servers, all subjects open at once, interleaved rounds, then the explorer's drag and
+    batch-job checks and (optionally) the breakdown."""
     from playwright.sync_api import sync_playwright
 
-    results: dict = {}
+    results: dict = {"cpus": __import__("os").cpu_count(), "rounds": args.rounds, "moves": args.moves}
     with sync_playwright() as pw:
         browser = jlab.launch_chromium(pw)
         with jlab.start_jupyterlab(nodelay=True) as fast, jlab.start_jupyterlab(nodelay=False) as stock:
-            results["bare_nodelay"] = bare_round_trip(browser, fast, args.moves)
-            results["bare_stock"] = bare_round_trip(browser, stock, args.moves)
-            results["explorer"] = explorer_run(browser, fast, args.moves)
-            results["interact_matplotlib_stock"] = interact_run(browser, stock, args.moves)
+            subjects: dict[str, Subject] = {}
+            try:
+                for kind in SUBJECTS:
+                    for server in (fast, stock):
+                        subjects[f"{kind}/{'nodelay' if server.nodelay else 'stock'}"] = Subject(
+                            browser, server, kind)
+                results["per_round"] = interleaved_rounds(subjects, args.rounds, args.moves)
+                results["pooled"] = {key: _stats([x for xs in s.rounds for x in xs])
+                                     for key, s in subjects.items()}
+                results["ratios"] = ratio_summary(results["per_round"], subjects)
+                ex = subjects["explorer/nodelay"]
+                ex.lab.page.bring_to_front()
+                results["drag"] = drag_check(ex.lab, SLIDER0)
+                results["batch"] = batch_job_check(ex.lab)
+                results["console_errors"] = [e for s in subjects.values() for e in s.lab.errors]
+            finally:
+                for s in subjects.values():
+                    s.close()
             if args.breakdown:
-                results["kernel_side"] = kernel_side(200)
-                results["views_only"] = views_only_run(browser, fast, args.moves)
-                results["explorer_sync"] = explorer_moves(browser, fast, args.moves, sync=True,
-                                                          name="explorer-sync.ipynb")
-                settings = fast.base_dir / "settings" / "@jupyterlab" / "apputils-extension"
-                settings.mkdir(parents=True, exist_ok=True)
-                (settings / "kernels-settings.jupyterlab-settings").write_text(
-                    json.dumps({"commsOverSubshells": "disabled"}))
-                results["bare_no_subshells"] = bare_round_trip(browser, fast, args.moves)
-                results["explorer_no_subshells"] = explorer_moves(browser, fast, args.moves,
-                                                                  name="explorer-nosub.ipynb")
+                results["breakdown"] = breakdown(browser, fast, args.moves)
         browser.close()
+    return results
 
-    ex = results["explorer"]["moves"]
-    mpl = results["interact_matplotlib_stock"]
-    print("\ninput event → changed pixels (ms, polled each animation frame)")
-    print(f"{'':38s} {'n':>4s} {'p50':>7s} {'p95':>7s}")
-    rows = [
-        ("bare anywidget, nodelay server", results["bare_nodelay"]),
-        ("bare anywidget, stock server", results["bare_stock"]),
-        ("LatentExplorer (ae-sprites 32×32)", ex),
-        ("interact + matplotlib, stock server", mpl),
-    ]
-    for name, s in rows:
-        print(f"{name:38s} {s['n']:4d} {s['p50']:7.1f} {s['p95']:7.1f}")
-    ratio50 = mpl["p50"] / ex["p50"]
-    ratio95 = mpl["p95"] / ex["p95"]
-    print(f"\nLatentExplorer vs interact + matplotlib: {ratio50:.1f}× faster at p50, {ratio95:.1f}× at p95")
-    print(f"bare round trip, stock / nodelay: {results['bare_stock']['p50'] / results['bare_nodelay']['p50']:.1f}× at p50")
-    print(f"LatentExplorer − bare widget on the same server (worker, decode, encoding, drawing): "
-          f"{ex['p50'] - results['bare_nodelay']['p50']:+.1f} ms at p50")
-    print(f"target p50 ≤ 16 ms: {'met' if ex['p50'] <= 16 else 'NOT met'}; "
-          f"target ≥ 5×: {'met' if ratio50 >= 5 else 'NOT met'}")
-    drag = results["explorer"]["drag"]
+
+def report(results: dict) -> None:
+    """Print the figures of :func:`measure_all`."""
+    rounds = results["per_round"]
+    print(f"\ninput event → changed pixels (ms, polled each animation frame), {results['rounds']} "
+          f"interleaved rounds of {results['moves']} moves; load average "
+          f"{min(r['load_before'] for r in rounds):.2f}–{max(r['load_after'] for r in rounds):.2f} "
+          f"on {results['cpus']} CPUs")
+    print(f"{'':32s} {'n':>4s} {'p50':>7s} {'p95':>7s}   p50 per round")
+    for key, st in results["pooled"].items():
+        per = " ".join(f"{r['stats'][key]['p50']:5.1f}" for r in rounds)
+        print(f"{key:32s} {st['n']:4d} {st['p50']:7.1f} {st['p95']:7.1f}   {per}")
+    print()
+    for name, r in results["ratios"].items():
+        print(f"{name}: {r['min']:.2f}–{r['max']:.2f}× per round (p50), "
+              f"{r['pooled_p50']:.2f}× pooled p50, {r['pooled_p95']:.2f}× pooled p95")
+    drag = results["drag"]
     print(f"\n2-second drag ({drag['moves']} mouse moves): last frame matches last value: "
           f"{drag['last_frame_matches_value'] and drag['values_match']}; "
           f"queued 100 ms after release: {drag['queued_100ms_after_release']}")
-    batch = results["explorer"]["batch"]
+    batch = results["batch"]
     print(f"new cell start while a 3-s batch job runs: p50 {batch['cell_start_during_job_ms']['p50']:.1f} ms, "
           f"p95 {batch['cell_start_during_job_ms']['p95']:.1f} ms "
           f"(idle kernel: p50 {batch['cell_start_idle_ms']['p50']:.1f} ms); job was {batch['job_state_after_measuring']}")
-    if args.breakdown:
-        print("\nbreakdown (same run, nodelay server)          p50     p95")
+    if "breakdown" in results:
+        print("\nbreakdown (after the rounds, nodelay server)  p50     p95")
         for key, label in [("kernel_side", "kernel side only: update in → image bytes set"),
                            ("views_only", "views alone (no worker, no model)"),
                            ("explorer_sync", "explorer, requests run in the comm handler"),
                            ("bare_no_subshells", "bare widget, comms over subshells off"),
                            ("explorer_no_subshells", "explorer, comms over subshells off")]:
-            st = results[key]
+            st = results["breakdown"][key]
             print(f"{label:45s} {st['p50']:7.1f} {st['p95']:7.1f}")
-    if results["explorer"]["console_errors"]:
-        print("console errors:", results["explorer"]["console_errors"])
+    if results["console_errors"]:
+        print("console errors:", results["console_errors"])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--moves", type=int, default=40, help="slider moves per subject and round")
+    ap.add_argument("--rounds", type=int, default=5, help="interleaved rounds")
+    ap.add_argument("--json", type=Path, help="also write the figures as JSON here")
+    ap.add_argument("--breakdown", action="store_true",
+                    help="also measure the kernel side alone, the views alone, the worker in sync "
+                         "mode, and JupyterLab's comms over subshells turned off")
+    args = ap.parse_args()
+    if args.rounds < 1 or args.moves < 1:
+        ap.error("--rounds and --moves must be at least 1")
+    results = measure_all(args)
+    report(results)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 
