@@ -188,11 +188,6 @@ def test_sample_grid_cells_without_heatmap_equal_to_png(views_page):
         assert np.array_equal(screen, expected[i]), f"cell {i} on screen: {_diff(screen, expected[i])}"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "SampleGrid still blends its heatmaps with CSS opacity over a separately stretched overlay "
-    "canvas: the compositor rounds the blend differently (up to 2 levels) and breaks ties of the "
-    "nearest-neighbour stretch the other way (rows where (y + 0.5)·h/H is an integer), so cells "
-    "with heatmaps differ from to_png(); ImageView composes in the page instead and agrees"))
 def test_sample_grid_cells_with_heatmap_equal_to_png(views_page):
     lab, expected, frames = _grid_case(views_page)
     for i in (0, 2, 4):

@@ -321,17 +321,15 @@ function renderGrid(ctx) {
     const lut = bytesOf(model.get("_lut"));
     const heat = hmeta.n === n && index.length === n * hmeta.h * hmeta.w && lut.length === 768;
     const hsize = heat ? hmeta.h * hmeta.w : 0;
-    const opacity = String(model.get("heatmap_opacity"));
+    const opacity = model.get("heatmap_opacity");
     cells.forEach((cell, i) => {
-      putImage(cell.main, toImageData(pixels.subarray(i * size, (i + 1) * size),
-        meta.h, meta.w, meta.c));
+      // Blended here with the export's arithmetic and nearest-neighbour rule, as in the image
+      // view: a CSS-stretched overlay picks other neighbours and rounds differently.
       const show = heat && hmeta.present[i];
-      cell.overlay.hidden = !show;
-      if (show) {
-        putImage(cell.overlay, lutImageData(index.subarray(i * hsize, (i + 1) * hsize),
-          hmeta.h, hmeta.w, lut));
-      }
-      cell.overlay.style.opacity = opacity;
+      putImage(cell.main, composite(pixels.subarray(i * size, (i + 1) * size), meta.h, meta.w,
+        meta.c, show ? index.subarray(i * hsize, (i + 1) * hsize) : null, hmeta.h, hmeta.w, lut,
+        opacity));
+      cell.overlay.hidden = true;
       cell.caption.textContent = captions[i] || "";
       cell.caption.hidden = !captions[i];
     });
