@@ -4,20 +4,33 @@ from __future__ import annotations
 
 import functools
 import html
+import types
 from typing import Any
 
 import ipywidgets
+import plotly.graph_objects as go
 import torch
 import traitlets
 
-from ...data import Dataset
+from ...data import BaseDataset, Dataset
 from ...models.adapter import module_device, to_images
 from ..base import WorkerClient
 
 #: ipywidgets' registry of open widgets (model id -> widget); a widget leaves it when closed.
 _widget_registry = ipywidgets.widgets.widget._instances
 
-__all__ = ["Explorer", "as_batch", "check_dataset", "model_device"]
+
+class FigureWidget(go.FigureWidget):
+    """plotly's ``FigureWidget`` with its front-end bundle given as text.
+
+    plotly gives the bundle as a file path, for which anywidget connects a file-watch callback
+    per figure that is never disconnected: every figure (and whatever its click callbacks
+    reach, such as its explorer) would stay alive after ``close()``.
+    """
+
+    _esm = str(go.FigureWidget._esm)
+
+__all__ = ["Explorer", "FigureWidget", "as_batch", "check_dataset", "model_device"]
 
 
 class Explorer(WorkerClient, ipywidgets.VBox):
@@ -43,7 +56,6 @@ class Explorer(WorkerClient, ipywidgets.VBox):
         self.children = [*self._body, self._status_line]
         self.observe(self._show_status, names=["status", "error", "progress", "clamped"])
         self._show_status()
-        self.__dict__["_invw_base_keys"] = {*self.__dict__, "_invw_closed", "_invw_base_keys"}
 
     def _set_body(self, children: list[ipywidgets.Widget]) -> None:
         self._body = list(children)
@@ -99,19 +111,18 @@ class Explorer(WorkerClient, ipywidgets.VBox):
         seen: set[int] = {id(self)}
         for child in owned:
             _close_tree(child, seen)
-        if self.__dict__.get("comm") is not None or "_model_id" in self.__dict__:
-            super().close()
+        super().close()
+        self.children = ()
         self._drop_references()
 
     def _drop_references(self) -> None:
-        # Everything the subclass's constructor stored (models, data, views, closures) goes;
-        # the base's own bookkeeping and the traits stay.
-        keep = self.__dict__.get("_invw_base_keys", set())
+        # Models, tensors, data, widgets and functions (which may close over a model) go;
+        # plain values, the traits and the widget machinery stay.
         for name in list(self.__dict__):
-            value = self.__dict__[name]
-            if name in keep or value is None or isinstance(value, (bool, int, float, str)):
+            if name.startswith("_trait") or name == "_status_line":
                 continue
-            self.__dict__[name] = None
+            if _holds_resources(self.__dict__[name], self):
+                self.__dict__[name] = None
         self.__dict__.pop("_invw_created", None)
 
     def _owned_widgets(self) -> list[ipywidgets.Widget]:
@@ -135,8 +146,16 @@ def _tracked_init(init: Any) -> Any:
         try:
             init(self, *args, **kwargs)
         except BaseException:
-            self.__dict__["_invw_created"] = _created_since(before, self)
-            self.close()
+            created = _created_since(before, self)
+            self.__dict__["_invw_created"] = created
+            try:
+                self.close()
+            finally:
+                # The constructor may have closed itself before this list existed.
+                self._release_worker()
+                seen: set[int] = {id(self)}
+                for widget in created:
+                    _close_tree(widget, seen)
             raise
         finally:
             self.__dict__.pop("_invw_constructing", None)
@@ -148,6 +167,20 @@ def _tracked_init(init: Any) -> Any:
 
 def _created_since(before: set[str], owner: Any) -> list[ipywidgets.Widget]:
     return [w for k, w in list(_widget_registry.items()) if k not in before and w is not owner]
+
+
+def _holds_resources(value: Any, owner: Any, depth: int = 2) -> bool:
+    """Whether an attribute value may keep a model, data or a widget alive."""
+    if isinstance(value, (torch.nn.Module, torch.Tensor, BaseDataset, ipywidgets.Widget)):
+        return value is not owner
+    if isinstance(value, types.MethodType):
+        return value.__self__ is not owner
+    if isinstance(value, (types.FunctionType, functools.partial)):
+        return True
+    if depth > 0 and isinstance(value, (list, tuple, set, dict)):
+        items = value.values() if isinstance(value, dict) else value
+        return any(_holds_resources(v, owner, depth - 1) for v in items)
+    return False
 
 
 def _close_tree(widget: Any, seen: set[int]) -> None:

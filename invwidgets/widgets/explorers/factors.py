@@ -37,7 +37,7 @@ from ...models import init_parameters
 from ...models.adapter import as_classifier, as_model, module_dtype
 from ...models.iin import FactorIIN
 from ..views import ImageView, SampleGrid, SketchPad
-from .base import Explorer, as_batch, check_dataset
+from .base import Explorer, FigureWidget, as_batch, check_dataset
 from .inputs import check_image_batch, check_index
 
 __all__ = ["FactorExplorer"]
@@ -69,7 +69,7 @@ def _through_adapter(obj: Any, method: str, what: str, first_of_tuple: bool = Fa
 
 
 def _figure(title: str, width: int = 340, height: int = 240, **layout: Any) -> go.FigureWidget:
-    fig = go.FigureWidget()
+    fig = FigureWidget()
     fig.update_layout(title={"text": title, "font": {"size": 12}}, width=width, height=height,
                       margin={"l": 40, "r": 10, "t": 30, "b": 30}, **layout)
     return fig

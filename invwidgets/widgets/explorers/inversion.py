@@ -25,7 +25,7 @@ from ...methods.inversion import (
 from ...methods.layers import resolve_layer
 from ...models.pixelcnn import InversionSet
 from ..views import ImageView, SampleGrid
-from .base import Explorer, as_batch, check_dataset
+from .base import Explorer, FigureWidget, as_batch, check_dataset
 from .inputs import check_image_batch, check_index
 
 __all__ = ["InversionExplorer"]
@@ -137,7 +137,7 @@ class InversionExplorer(Explorer):
         self.samples = SampleGrid(ncols=min(4, self.n_samples), cell_width=80)
         self.layer_picker = ipywidgets.Dropdown(options=layers, value=layers[0], description="layer")
         self.resample_button = ipywidgets.Button(description="resample", icon="refresh")
-        self.mi_figure = go.FigureWidget(layout=dict(
+        self.mi_figure = FigureWidget(layout=dict(
             title="Î(x; layer) in bits", height=280, width=420, margin=dict(l=40, r=10, t=40, b=40),
             yaxis_title="bits", showlegend=True))
         self.mi_figure.add_bar(x=layers, y=[0.0] * len(layers), name="Î", error_y=dict(type="data", array=[0.0] * len(layers)))
@@ -148,7 +148,7 @@ class InversionExplorer(Explorer):
         self.note = ipywidgets.HTML("")
         right: list[ipywidgets.Widget] = [self.mi_figure]
         if checkpoint_mi is not None:
-            self.curves_figure = go.FigureWidget(layout=dict(
+            self.curves_figure = FigureWidget(layout=dict(
                 title="Î over training", height=280, width=420, margin=dict(l=40, r=10, t=40, b=40),
                 xaxis_title="epoch", yaxis_title="bits"))
             for l in checkpoint_mi.layers:

@@ -41,7 +41,7 @@ from ...methods.responses import (
 from ...models import gaussian_kl
 from ...models.adapter import as_autoencoder, to_images
 from ..views import ImageView, LatentSliders, SampleGrid
-from .base import Explorer, check_dataset
+from .base import Explorer, FigureWidget, check_dataset
 
 __all__ = ["ResponseExplorer"]
 
@@ -51,7 +51,7 @@ def _header(text: str) -> ipywidgets.HTML:
 
 
 def _figure(width: int, height: int, title: str, **layout: Any) -> go.FigureWidget:
-    fig = go.FigureWidget()
+    fig = FigureWidget()
     fig.update_layout(width=width, height=height, title=dict(text=title, font=dict(size=12)),
                       margin=dict(l=50, r=10, t=36, b=40), **layout)
     return fig
