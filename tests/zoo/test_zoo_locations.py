@@ -88,3 +88,12 @@ def test_iin_retraining_reads_the_shipped_first_stage_and_writes_elsewhere(tmp_p
     assert not (tmp_path / "cnn-color-digits-s1.json").exists()  # the first stage came from the package
     assert card["training"]["hyperparameters"]["steps"] == 4
     assert _digest("iin-cnn-color-digits-s1") == before
+
+
+def test_every_notebook_has_a_retrain_flag_that_writes_to_the_user_folder():
+    import json
+
+    for path in sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("*.ipynb")):
+        code = "\n".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code")
+        assert "RETRAIN = False" in code, path.name
+        assert "WEIGHTS_DIR" not in code and "directory=" not in code, path.name  # saves go to user_dir()
