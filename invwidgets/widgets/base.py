@@ -87,9 +87,13 @@ def _tensor_state(t: torch.Tensor) -> tuple:
     return (id(t), t._version, ptr)
 
 
-def _module_state(m: torch.nn.Module) -> tuple:
+def _module_state(m: torch.nn.Module, depth: int) -> tuple:
     tensors = [*m.parameters(), *m.buffers()]
-    return ("module", identity_token(m), m.training, tuple(_tensor_state(t) for t in tensors))
+    # A module may wrap a plain object (an adapter around a user's encode/decode object).
+    plain = tuple(state_fingerprint(v, depth - 1) for k, v in vars(m).items()
+                  if not k.startswith("_") and not isinstance(v, torch.nn.Module)
+                  and (_has_modules(v) or isinstance(v, (types.FunctionType, types.MethodType))))
+    return ("module", identity_token(m), m.training, tuple(_tensor_state(t) for t in tensors), plain)
 
 
 def _function_state(fn: types.FunctionType, depth: int) -> tuple:
@@ -126,7 +130,7 @@ def state_fingerprint(obj: Any, depth: int = 3) -> Hashable:
     if depth <= 0:
         return ("obj", identity_token(obj))
     if isinstance(obj, torch.nn.Module):
-        return _module_state(obj)
+        return _module_state(obj, depth)
     if isinstance(obj, torch.Tensor):
         return ("tensor", identity_token(obj), *_tensor_state(obj))
     if isinstance(obj, (tuple, list)):

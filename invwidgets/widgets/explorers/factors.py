@@ -564,6 +564,10 @@ class FactorExplorer(Explorer):
         self.run_in_worker("concept", self.fit_concept, a, b, name, steps, self.seed, priority="batch",
                            on_result=show)
 
+    def _cache_dependencies(self) -> Any:
+        return (self._encode, self.iin, self._decode, self.head, self.dataset.images, self.n_resample,
+                self.n_hist, self.n_interp, self.n_scatter)
+
     def _owned_widgets(self) -> list[ipywidgets.Widget]:
         if "concept_grid" not in self.__dict__:  # __init__ failed part-way (bad arguments)
             return [w for w in (self.__dict__.get("_status_line"),) if w is not None]

@@ -326,6 +326,9 @@ class InversionExplorer(Explorer):
         """The samples currently shown (N×H×W×C uint8), or ``None``."""
         return self.samples.images
 
+    def _cache_dependencies(self) -> Any:
+        return (self.classifier, self.inversions, self.dataset.images, self.n_samples)
+
     def _owned_widgets(self) -> list[ipywidgets.Widget]:
         owned: list[ipywidgets.Widget] = [self.picker, self.original, self.entropy, self.samples, self.layer_picker,
                                           self.resample_button, self.mi_figure, self.note, *self._containers]

@@ -270,6 +270,10 @@ class LatentExplorer(Explorer):
         """The decoded image of the current sliders as a float array C×H×W (computed now)."""
         return self._decode(self._current().unsqueeze(0))[0].numpy()
 
+    def _cache_dependencies(self) -> Any:
+        return (self.model, self._transform, tuple(self._lo.tolist()), tuple(self._hi.tolist()),
+                self.n_traversal)
+
     def _owned_widgets(self) -> list[ipywidgets.Widget]:
         names = ("sliders", "decoded", "traversal", "picker", "original")
         owned = [getattr(self, n, None) for n in names] + list(getattr(self, "_containers", []))

@@ -576,6 +576,9 @@ class ResponseExplorer(Explorer):
             return
         super().close()
 
+    def _cache_dependencies(self) -> Any:
+        return (self.model, self._transform)
+
     def _owned_widgets(self) -> list[ipywidgets.Widget]:
         names = ("sliders", "decoded", "redecoded", "cell_images", "map_magnitude", "map_divergence",
                  "map_curvature", "map_posterior", "map_decoded", "factor_traversal", "matrix_fig", "cell_fig",
