@@ -36,6 +36,9 @@ def from_tensors(
     name: str = "custom",
     levels: int | None = None,
     channels_last: bool | None = None,
+    citation: str | None = None,
+    license: str | None = None,
+    url: str | None = None,
 ) -> Dataset:
     """Make a :class:`Dataset` from the user's own images.
 
@@ -56,6 +59,8 @@ def from_tensors(
         factors: optional integer factors, shape (N, K).
         factor_names, factor_sizes, class_names, name, levels: passed to :class:`Dataset`.
         channels_last: layout of 4-D input; ``None`` to detect (see above).
+        citation, license, url: where the data come from, if the user knows (default ``None``:
+            unknown, shown as such in :attr:`Dataset.info`).
 
     Raises:
         TypeError: for a non-array input, an integer dtype other than uint8, or non-integer labels.
@@ -138,4 +143,7 @@ def from_tensors(
         class_names=class_names,
         name=name,
         levels=levels,
+        citation=citation,
+        license=license,
+        url=url,
     )

@@ -8,6 +8,10 @@ extras (continuous annotations such as the helix height ``t``). They support ``l
 When the factors enumerate a full grid in mixed-radix order (first factor most significant) the
 dataset is *factorial*: :meth:`~BaseDataset.index_of` and :meth:`~BaseDataset.factors_of` convert
 between factor values and indices by arithmetic, which enables exact one-factor traversals.
+
+Every dataset also says where it comes from: ``citation``, ``license`` and ``url`` (``None`` when
+unknown, e.g. for the user's own tensors); :attr:`~BaseDataset.info` gathers them with the name,
+the size and the factors into one :class:`DatasetInfo`.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import numpy as np
@@ -23,6 +28,7 @@ import torch
 __all__ = [
     "BaseDataset",
     "Dataset",
+    "DatasetInfo",
     "VectorDataset",
     "mixed_radix_index",
     "mixed_radix_factors",
@@ -100,6 +106,38 @@ def mixed_radix_factors(index: Any, sizes: Sequence[int]) -> torch.Tensor:
     return out
 
 
+@dataclass(frozen=True)
+class DatasetInfo:
+    """Where a dataset comes from and what it holds.
+
+    Attributes:
+        name: the dataset's short name.
+        n: number of samples.
+        shape: shape of one sample (``(C, H, W)`` for images, ``(D,)`` for vectors).
+        citation: the publication or source to cite, or ``None`` when unknown (the user's data).
+        license: the licence of the data as its authors state it, or ``None`` when unknown.
+        url: the authors' page, or ``None``.
+        factors: ``(name, number of values)`` of each discrete generative factor; a labelled
+            dataset without factors lists its labels as ``("label", number of classes)``.
+    """
+
+    name: str
+    n: int
+    shape: tuple[int, ...]
+    citation: str | None
+    license: str | None
+    url: str | None
+    factors: tuple[tuple[str, int], ...]
+
+
+def _optional_text(value: Any, what: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"{what} must be a string or None, got {type(value).__name__}")
+    return value
+
+
 class BaseDataset:
     """Shared machinery of :class:`Dataset` and :class:`VectorDataset`.
 
@@ -122,6 +160,9 @@ class BaseDataset:
         name: str = "dataset",
         extras: Mapping[str, Any] | None = None,
         metadata: Mapping[str, Any] | None = None,
+        citation: str | None = None,
+        license: str | None = None,
+        url: str | None = None,
     ) -> None:
         if not isinstance(values, torch.Tensor):
             raise TypeError(f"{self._values_name} must be a torch.Tensor, got {type(values).__name__}")
@@ -136,6 +177,9 @@ class BaseDataset:
         n = values.shape[0]
         self._values = values
         self.name = str(name)
+        self.citation: str | None = _optional_text(citation, "citation")
+        self.license: str | None = _optional_text(license, "license")
+        self.url: str | None = _optional_text(url, "url")
 
         # labels
         if labels is not None:
@@ -211,6 +255,21 @@ class BaseDataset:
         """Keyword arguments (besides the per-sample tensors) to rebuild this dataset."""
         return {}
 
+    def provenance(self) -> dict[str, str | None]:
+        """``citation``, ``license`` and ``url`` as keyword arguments, to pass on to a derived dataset."""
+        return {"citation": self.citation, "license": self.license, "url": self.url}
+
+    @property
+    def info(self) -> DatasetInfo:
+        """Name, size, shape, citation, licence, url and factors of this dataset."""
+        if self.factor_names is not None and self.factor_sizes is not None:
+            factors = tuple(zip(self.factor_names, self.factor_sizes))
+        elif self.labels is not None and self.class_names is not None:
+            factors = (("label", len(self.class_names)),)
+        else:
+            factors = ()
+        return DatasetInfo(self.name, len(self), self.shape, self.citation, self.license, self.url, factors)
+
     # -- container protocol ----------------------------------------------------------------------
     def __len__(self) -> int:
         return int(self._values.shape[0])
@@ -277,6 +336,7 @@ class BaseDataset:
             name=self.name,
             extras={k: v[idx].clone() for k, v in self.extras.items()},
             metadata=self.metadata,
+            **self.provenance(),
             **self._constructor_kwargs(),
         )
 
@@ -331,6 +391,44 @@ class BaseDataset:
         """Split into ``(train, test)`` datasets; see :meth:`split_indices` for the rule."""
         train, test = self.split_indices(test_fraction, seed)
         return self.subset(train), self.subset(test)
+
+    def pick_indices(self, n: int, by: str | int = "label") -> torch.Tensor:
+        """``n`` indices that cover the classes: round-robin over the values of ``by``.
+
+        Round ``r`` takes, for every value in increasing order, its ``r``-th sample in dataset
+        order, so the first ``C`` indices show ``C`` different classes whatever order the data are
+        stored in (a file sorted by label included). Deterministic: no random draw. A value with
+        fewer samples drops out once it has none left; fewer than ``n`` indices come back only
+        when the dataset has fewer than ``n`` samples. Without labels (``by="label"``) the result
+        is ``0 .. n-1``.
+
+        Args:
+            n: number of indices wanted (>= 1).
+            by: ``"label"``, or a factor name or position to cover the values of that factor.
+
+        Returns:
+            Int64 indices of shape ``(min(n, len(self)),)``, all different.
+
+        Raises:
+            ValueError: for ``n < 1`` or an unknown factor.
+        """
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"n must be a positive integer, got {n!r}")
+        n = min(int(n), len(self))
+        if by == "label":
+            if self.labels is None:
+                return torch.arange(n)
+            values = self.labels
+        else:
+            values = self._require_factors()[0][:, self.factor_index(by)]
+        order = torch.argsort(values, stable=True)  # grouped by value, dataset order inside a group
+        sorted_vals = values[order]
+        _, counts = torch.unique_consecutive(sorted_vals, return_counts=True)
+        starts = torch.repeat_interleave(torch.cumsum(counts, 0) - counts, counts)
+        rank = torch.empty_like(order)
+        rank[order] = torch.arange(len(order)) - starts  # position of each sample inside its group
+        key = rank * (int(values.max()) + 1) + values  # round first, then value
+        return torch.argsort(key, stable=True)[:n]
 
     # -- factors ---------------------------------------------------------------------------------
     def _require_factors(self) -> tuple[torch.Tensor, tuple[str, ...], tuple[int, ...]]:
@@ -424,6 +522,9 @@ class Dataset(BaseDataset):
             256 for uint8 data); ``None`` for continuous data. Checked.
         extras: per-sample tensors (first dimension N) carried through subsets and splits.
         metadata: free-form dataset-level information (e.g. a colour palette).
+        citation: the publication or source to cite (``None``: unknown).
+        license: the licence of the data as its authors state it (``None``: unknown).
+        url: the authors' page (``None``: none known).
 
     Raises:
         TypeError: if ``images`` is not a float32 tensor or labels/factors are not integers.
@@ -447,6 +548,9 @@ class Dataset(BaseDataset):
         levels: int | None = None,
         extras: Mapping[str, Any] | None = None,
         metadata: Mapping[str, Any] | None = None,
+        citation: str | None = None,
+        license: str | None = None,
+        url: str | None = None,
     ) -> None:
         if levels is not None:
             if isinstance(levels, bool) or not isinstance(levels, (int, np.integer)) or levels < 2:
@@ -463,6 +567,9 @@ class Dataset(BaseDataset):
             name=name,
             extras=extras,
             metadata=metadata,
+            citation=citation,
+            license=license,
+            url=url,
         )
 
     def _check_values(self, values: torch.Tensor) -> None:
@@ -504,8 +611,8 @@ class VectorDataset(BaseDataset):
 
     Args:
         vectors: float32 tensor N×D, finite.
-        labels, factors, factor_names, factor_sizes, class_names, name, extras, metadata: as for
-            :class:`Dataset`.
+        labels, factors, factor_names, factor_sizes, class_names, name, extras, metadata,
+            citation, license, url: as for :class:`Dataset`.
     """
 
     is_image = False

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from .dataset import Dataset
+from .provenance import COLOR_DIGITS, OPTDIGITS
 
 __all__ = ["digits", "color_digits", "color_palette", "recolor", "all_colorings", "MAX_COLORS"]
 
@@ -43,6 +44,7 @@ def digits() -> Dataset:
         class_names=[str(i) for i in range(10)],
         name="digits",
         levels=17,
+        **OPTDIGITS.kwargs(),
     )
 
 
@@ -87,6 +89,7 @@ def color_digits(seed: int = 0, n_colors: int = 8) -> Dataset:
         class_names=base.class_names,
         name="color_digits",
         metadata={"palette": palette.tolist(), "seed": int(seed)},
+        **COLOR_DIGITS.kwargs(),
     )
 
 
@@ -140,4 +143,5 @@ def all_colorings(dataset: Dataset) -> Dataset:
         class_names=dataset.class_names,
         name=dataset.name,
         metadata=dataset.metadata,
+        **dataset.provenance(),
     )

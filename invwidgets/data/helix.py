@@ -1,4 +1,4 @@
-"""The 3-D helix toy of the latent-responses paper (methods.md §4.3)."""
+"""The 3-D helix toy of the latent-responses paper (Leeb et al., NeurIPS 2022)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from .dataset import VectorDataset
+from .provenance import HELIX
 
 __all__ = ["helix"]
 
@@ -70,4 +71,5 @@ def helix(
         name="helix",
         extras={"t": t.float(), "theta": theta.float()},
         metadata={"noise": float(noise), "w": float(w), "radius": [rx, ry, rz], "seed": int(seed)},
+        **HELIX.kwargs(),
     )

@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from .dataset import Dataset, mixed_radix_factors
+from .provenance import SPRITES
 
 __all__ = ["sprites", "SHAPES", "render_sprite"]
 
@@ -152,4 +153,5 @@ def sprites(size: int = 32, rotations: int = 4) -> Dataset:
             "angles_deg": np.degrees(angles).tolist(),
             "positions_px": positions.tolist(),
         },
+        **SPRITES.kwargs(),
     )
