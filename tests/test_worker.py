@@ -328,3 +328,57 @@ def test_stop_cancels_pending(worker):
     worker.stop()
     assert h.done() and h.state in {"cancelled", "done"}
     assert not worker.alive
+
+
+def test_on_slow_is_called_only_for_requests_that_run_long(worker):
+    slow_calls: list[str] = []
+    for i in range(20):  # quick requests: never announced
+        worker.submit(("quick", i), lambda: 1, on_slow=lambda: slow_calls.append("quick"))
+    assert worker.wait_idle(10)
+    gate = threading.Event()
+    announced = threading.Event()
+
+    def on_slow() -> None:
+        slow_calls.append("slow")
+        announced.set()
+
+    worker.submit("slow", lambda: gate.wait(30), on_slow=on_slow)
+    assert announced.wait(10)  # called while the request still runs
+    gate.set()
+    assert worker.wait_idle(10)
+    assert slow_calls == ["slow"]
+
+
+def test_a_dropped_request_that_announced_itself_ends_with_on_cancel(worker):
+    gate, announced = threading.Event(), threading.Event()
+    events: list[str] = []
+    worker.submit("k", lambda: gate.wait(30), on_slow=announced.set,
+                  on_result=lambda v: events.append("old"), on_cancel=lambda: events.append("cancel"))
+    assert announced.wait(10)
+    worker.submit("k", lambda: 2, on_result=lambda v: events.append("new"))
+    gate.set()
+    assert worker.wait_idle(10)
+    assert events == ["cancel", "new"]
+
+
+def test_a_cache_passed_with_the_request_is_used_instead_of_the_workers(worker):
+    from invwidgets.worker import ResultCache
+
+    mine = ResultCache(4)
+    got: list[int] = []
+    worker.submit("k", lambda: 1, cache_key="x", cache=mine, on_result=got.append)
+    assert worker.wait_idle(5)
+    assert "x" in mine and "x" not in worker._cache
+    h = worker.submit("k", lambda: 2, cache_key="x", cache=mine, on_result=got.append)
+    assert h.from_cache and got == [1, 1]
+
+
+def test_a_closed_widgets_late_result_is_dropped(worker):
+    gate, inside = threading.Event(), threading.Event()
+    got: list[int] = []
+    worker.submit(("w", "view"), lambda: inside.set() or gate.wait(30) and 5, on_result=got.append)
+    assert inside.wait(10)
+    worker.forget(lambda k: k[0] == "w")
+    gate.set()
+    assert worker.wait_idle(10)
+    assert got == []
