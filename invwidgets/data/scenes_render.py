@@ -12,7 +12,8 @@ in the three hue colours. For each of the 4 × 8 × 15 = 480 object configuratio
 orientation) the renderer ray-casts once, on a supersampled grid, four scalar maps per pixel: the
 floor's, the wall's and the object's shading weights (shade × area covered) and the specular
 highlight. An image is then ``floor_rgb · A_floor + wall_rgb · A_wall + object_rgb · A_object +
-A_specular``, rounded to 8 bits: one gather and a few multiply-adds per pixel. The maps of a
+A_specular``, rounded to 8 bits (the highlight blends the shaded colour towards white, so no value
+exceeds 1 and nothing is clipped: the image stays linear in the maps): one gather and a few multiply-adds per pixel. The maps of a
 configuration are computed on first use and cached per image size; all arithmetic is elementwise,
 so an image does not depend on the batch it is rendered in (bit for bit within a process).
 
@@ -63,7 +64,7 @@ _TARGET = np.array([0.0, 0.75, 0.8])
 _FOV_DEG = 44.0
 _LIGHT = np.array([-0.8, 1.15, -0.85]) / np.linalg.norm([-0.8, 1.15, -0.85])  # towards the light
 _AMBIENT_BG, _AMBIENT_OBJ = 0.32, 0.22
-_SPECULAR = 0.32
+_SPECULAR = 0.45
 _TILE, _CHECKER = 0.8, 0.045
 _EPS = 1e-6
 _N_CONFIGS = FACTOR_SIZES[3] * FACTOR_SIZES[4] * FACTOR_SIZES[5]
@@ -269,7 +270,8 @@ class _Cache:
         floor, wall = room["floor"] & ~obj, ~room["floor"] & ~obj
         ss2 = (self.grid // self.size) ** 2
         layers = (np.where(floor, bg, 0.0), np.where(wall, bg, 0.0),
-                  np.where(obj, _AMBIENT_OBJ + (1.0 - _AMBIENT_OBJ) * diffuse, 0.0), np.where(obj, spec, 0.0))
+                  np.where(obj, (_AMBIENT_OBJ + (1.0 - _AMBIENT_OBJ) * diffuse) * (1.0 - spec), 0.0),
+                  np.where(obj, spec, 0.0))  # the highlight blends towards white: nothing exceeds 1
         for k, layer in enumerate(layers):
             self.maps[cfg, k] = self._block_sum(layer.reshape(self.grid, self.grid)) / ss2
         for k, mask in enumerate((floor, wall, obj, shadow)):
