@@ -31,7 +31,8 @@ class CatalogEntry:
         name: the name to pass to :func:`load`.
         what: one line saying what the data are.
         loader: ``"module:function"`` that builds the dataset, imported only by :meth:`load`.
-        n: number of samples in the default configuration (all splits together).
+        n: number of samples of the whole dataset, all splits together (for the scenes: the
+            factor combinations, rendered on demand; loaders may return a sample of them).
         shape: shape of one sample.
         offline: True when nothing needs to be downloaded.
         source: citation, licence and page.
