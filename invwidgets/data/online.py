@@ -300,7 +300,7 @@ def shapes3d(
     are the shape. Reading HDF5 needs h5py: ``pip install "invwidgets[shapes3d]"``.
 
     Args:
-        root, download, progress: as for :func:`mnist` (about 255 MB to download).
+        root, download, progress: as for :func:`mnist` (255 MiB to download).
         n: number of images drawn at random without replacement (seeded by ``seed``) and
             returned in file order; ``None`` loads all 480,000 (24 GB as float32, 5.9 GB even as
             uint8). Ignored when ``indices`` is given.

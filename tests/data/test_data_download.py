@@ -167,3 +167,16 @@ def test_remote_file_rejects_bad_fields():
         RemoteFile("toy", "a.bin", "http://x/", "00", algorithm="sha1")
     with pytest.raises(ValueError, match="plain file name"):
         RemoteFile("toy", "../a.bin", "http://x/", "00")
+
+
+def test_interrupt_mid_transfer_leaves_nothing(tmp_path, monkeypatch):
+    def interrupted(response, out, *args):
+        out.write(response.read(1000))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(dl, "_stream", interrupted)
+    with LoopbackServer({"/toy/blob.bin": PAYLOAD}) as server:
+        monkeypatch.setenv("INVWIDGETS_DATA_URL", server.url)
+        with pytest.raises(KeyboardInterrupt):
+            fetch(_remote(), tmp_path, progress=False)
+    assert _leftovers(tmp_path / "toy") == []
