@@ -415,6 +415,8 @@ class BaseDataset:
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise ValueError(f"n must be a positive integer, got {n!r}")
         n = min(int(n), len(self))
+        if n == 0:  # an empty subset
+            return torch.zeros(0, dtype=torch.int64)
         if by == "label":
             if self.labels is None:
                 return torch.arange(n)

@@ -87,6 +87,7 @@ def test_pick_indices_unbalanced_classes_all_samples_and_clamping():
     d = Dataset(torch.rand(7, 1, 2, 2), labels=labels)
     assert labels[d.pick_indices(7)].tolist() == [0, 1, 2, 0, 2, 0, 0]
     assert sorted(d.pick_indices(100).tolist()) == list(range(7))
+    assert d.subset([]).pick_indices(5).shape == (0,)
 
 
 def test_pick_indices_by_factor_and_without_labels():
