@@ -1,6 +1,6 @@
 """Jupyter server extension: TCP_NODELAY on kernel websockets.
 
-Why (design.md, decision 14): jupyter_server's kernel websocket leaves Nagle's
+Why (docs/architecture.md, TCP nodelay on the kernel websocket): jupyter_server's kernel websocket leaves Nagle's
 algorithm on.  A widget round trip sends several small kernel -> browser
 messages in a row (status busy, comm update, status idle); with Nagle on, the
 second one waits for the browser's delayed ACK (~40 ms on Linux loopback).

@@ -1,4 +1,4 @@
-"""The invwidgets.nodelay server extension (design.md, decision 14).
+"""The invwidgets.nodelay server extension (docs/architecture.md, TCP nodelay on the kernel websocket).
 
 Two levels:
 * tornado level, in process: the patch makes a websocket handler's server-side

@@ -1,12 +1,12 @@
-from .attribution import (  # issue 3
+from .attribution import (
     AttributionStats,
     attribute,
     attribution_stats,
     composed_classifier,
     integrated_gradients,
 )
-from .disentanglement import DCIResult, MIGResult, dci, mig  # issue 6
-from .factors import (  # issue 4: IIN losses, edits, sensitivity, factor dimensions
+from .disentanglement import DCIResult, MIGResult, dci, mig
+from .factors import (  # IIN losses, edits, sensitivity, factor dimensions
     SequentialSplit,
     estimate_factor_dims,
     factor_scores,
@@ -23,8 +23,8 @@ from .factors import (  # issue 4: IIN losses, edits, sensitivity, factor dimens
     train_iin,
     unsupervised_nll,
 )
-from .fid import fid_lite, frechet_distance  # issue 4
-from .invariances import (  # issue 3: supervised-VAE invariances
+from .fid import fid_lite, frechet_distance
+from .invariances import (  # supervised-VAE invariances
     InvariantSamples,
     aggregate_posterior,
     invariance_rates,
@@ -35,7 +35,7 @@ from .invariances import (  # issue 3: supervised-VAE invariances
     sample_class,
     sample_nuisance,
 )
-from .inversion import (  # issue 5: inversion models and mutual information
+from .inversion import (  # inversion models and mutual information
     CheckpointMI,
     LayerMI,
     MIEstimate,
@@ -47,10 +47,10 @@ from .inversion import (  # issue 5: inversion models and mutual information
     mutual_information,
     sample_inversion,
 )
-from .layers import INPUT, layer_output, layer_outputs, layer_shapes, list_layers, resolve_layer  # issue 5
-from .pairs import PairSource, SketchRenderer  # issue 4
-from .response_maps import ResponseMap, posterior_histogram, response_map  # issue 6
-from .responses import (  # issue 6: latent responses
+from .layers import INPUT, layer_output, layer_outputs, layer_shapes, list_layers, resolve_layer
+from .pairs import PairSource, SketchRenderer
+from .response_maps import ResponseMap, posterior_histogram, response_map
+from .responses import (  # latent responses
     ConditionedResponses,
     causal_disentanglement_score,
     conditioned_response_matrix,

@@ -1,4 +1,4 @@
-"""Feature attribution through Captum (methods.md §1.5), for any classifier and for the composed
+"""Feature attribution through Captum (docs/methods/invariances.md, Attribution), for any classifier and for the composed
 classifier ``x → h(μ_c(x))`` of a supervised VAE.
 
 * :func:`composed_classifier` — the module whose logits attribution explains;

@@ -2,9 +2,9 @@
 
 ``iin`` below is a :class:`~invwidgets.models.iin.FactorIIN` (or any module with
 ``forward(z) -> (T(z), logdet)``, ``reverse(w)`` and, for named factors, ``factor_slice``).
-``z`` are N×dim representations of a frozen model ``f = G ∘ E``; see methods.md §2.
+``z`` are N×dim representations of a frozen model ``f = G ∘ E``; see docs/methods/factors.md.
 
-Losses (§2.2):
+Losses (docs/methods/factors.md, Losses):
 
 * :func:`unsupervised_nll` — ``½‖T(z)‖² − log|det J_T(z)|`` (+ the Gaussian normaliser when
   ``exact``), the negative log-likelihood of ``z`` when ``T(z) ~ N(0, I)``;
@@ -125,7 +125,7 @@ def pair_log_likelihood(
     rho: float = 0.975,
     exact: bool = True,
 ) -> torch.Tensor:
-    """Per-pair ``log p(z^a, z^b)`` under the IIN's pair model (methods.md §2.2).
+    """Per-pair ``log p(z^a, z^b)`` under the IIN's pair model (docs/methods/factors.md, Losses).
 
     ``T(z^a) ~ N(0, I)``; on the shared columns ``T(z^b) | T(z^a) ~ N(ρ T(z^a), (1 − ρ²) I)``;
     elsewhere ``T(z^b) ~ N(0, I)``; plus both log-determinants. With ``exact=False`` the
@@ -312,7 +312,7 @@ def factor_sensitivity(
     n: int,
     generator: torch.Generator,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """How a classifier head responds when one factor is resampled (methods.md §2.7).
+    """How a classifier head responds when one factor is resampled (docs/methods/factors.md, Sensitivity of a classifier to a factor).
 
     For each input, factor ``k`` is resampled ``n`` times, mapped back with ``T⁻¹`` and passed
     through ``head`` (logits); the result is the standard deviation (ddof 0) of the predicted
@@ -343,7 +343,7 @@ def sensitivity_table(
 
 
 def factor_scores(z_all: torch.Tensor, pairs: Mapping[str, tuple[torch.Tensor, torch.Tensor]]) -> dict[str, float]:
-    """``s_F = Σ_i Cov_pairs(z^a_i, z^b_i) / Σ_i Var(z_i)`` for each factor (methods.md §2.5).
+    """``s_F = Σ_i Cov_pairs(z^a_i, z^b_i) / Σ_i Var(z_i)`` for each factor (docs/methods/factors.md, Factor dimensions).
 
     The covariance is taken over the pairs that share ``F``, around the pooled mean of both
     members; the variance over all of ``z_all``.
@@ -384,7 +384,7 @@ def estimate_factor_dims(
     residual_score: float = 1.0,
 ) -> tuple[list[int], dict[str, float]]:
     """Factor sizes ``N_F = ⌊softmax(s)_F · dim⌋`` from :func:`factor_scores`; the residual
-    (score ``residual_score``, last) takes the remainder (methods.md §2.5, ``DimEvaluator``).
+    (score ``residual_score``, last) takes the remainder (docs/methods/factors.md, Factor dimensions).
 
     Returns:
         ``(sizes, scores)``: sizes in the order of ``pairs`` then the residual (summing to

@@ -1,4 +1,4 @@
-"""Invariant transformations of a supervised VAE (methods.md §1.4): keep ``z_c``, resample ``z_n``.
+"""Invariant transformations of a supervised VAE (docs/methods/invariances.md): keep ``z_c``, resample ``z_n``.
 
 The model is anything with the supervised-VAE protocol of
 :class:`~invwidgets.models.SupervisedVAE`: ``encode_dist(x) -> (mu, logvar)``, ``decode(z)``,
@@ -167,7 +167,7 @@ def invariant_samples(
     source: Source = "prior",
     pool: torch.Tensor | None = None,
 ) -> InvariantSamples:
-    """Decode ``[μ_c(x), z_n^(k)]`` for ``k`` nuisance codes per input (methods.md §1.4).
+    """Decode ``[μ_c(x), z_n^(k)]`` for ``k`` nuisance codes per input (docs/methods/invariances.md, Invariant samples).
 
     Args:
         model: a supervised VAE.
@@ -258,7 +258,7 @@ def invariance_rates(
     pool: dict[str, torch.Tensor] | None = None,
     batch_size: int = 1024,
 ) -> dict[str, float]:
-    """Label preservation of invariant samples (methods.md §1.4, step 5).
+    """Label preservation of invariant samples (docs/methods/invariances.md, Invariance rates).
 
     The reference label of each input is the latent classifier's prediction ``argmax h(μ_c(x))``.
     For ``k`` samples per input with ``z_n`` resampled (``z_c`` kept):

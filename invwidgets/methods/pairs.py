@@ -5,7 +5,7 @@ A :class:`PairSource` draws ``n`` pairs with a ``torch.Generator`` and returns
 (``K = len(factor_names) + 1``; the last column is the residual, never shared). Masks are explicit,
 unlike the official code's signed integers (which cannot say "all but factor 0").
 
-Three sources (methods.md §2.6):
+Three sources (docs/methods/factors.md, Pair sources):
 
 * :meth:`PairSource.from_labels` — attribute equality in a labelled dataset (e.g. colour digits:
   same digit, or same colour). The mask is computed from *all* listed factors, so a digit pair

@@ -1,7 +1,7 @@
 """2-D response maps: the residual field ``u(z) = R(z) − z`` over a grid of two latents.
 
 Choose two latents ``(a, b)``, a base point ``z₀`` whose other coordinates stay fixed, and an
-``n×n`` grid over ``[−r, r]²`` (methods.md §4.2). Then
+``n×n`` grid over ``[−r, r]²`` (docs/methods/responses.md, Response maps). Then
 
 * magnitude ``‖u‖`` of ``u`` restricted to ``(a, b)``;
 * divergence ``∂u_a/∂z_a + ∂u_b/∂z_b`` by central finite differences (``torch.gradient``);

@@ -1,7 +1,7 @@
 """Interventional assays on autoencoder latents (Leeb, Bauer, Besserve & Schölkopf, NeurIPS 2022).
 
 The *response function* ``R(z) = E(D(z))`` decodes a latent and encodes the result again, using
-means throughout (methods.md §4.2). Intervening on latent ``j`` (``do(z_j := v)``) and watching
+means throughout (docs/methods/responses.md). Intervening on latent ``j`` (``do(z_j := v)``) and watching
 how ``R`` moves tells which latents the model uses and how they are tied together:
 
 * :func:`response_matrix` — the latent response matrix ``M`` (d×d; row ``j`` = intervened latent,

@@ -26,13 +26,12 @@ from .autoencoders import (
     SpatialBroadcastDecoder,
     reparameterize,
 )
-from .baseline import TrunkClassifier  # issue 3
+from .baseline import TrunkClassifier
 from .classifiers import SmallCNN
 from .init import init_parameters
 from .losses import autoencoder_loss, bernoulli_nll, gaussian_kl, squared_error
-from .pixelcnn import GatedPixelCNN, InversionSet, to_levels  # issue 5
-from .svae import SupervisedVAE, SVAEOutput, svae_loss, train_svae  # issue 3
-
+from .pixelcnn import GatedPixelCNN, InversionSet, to_levels
+from .svae import SupervisedVAE, SVAEOutput, svae_loss, train_svae
 __all__ = [
     "AutoencoderAdapter",
     "ClassifierAdapter",
@@ -57,8 +56,8 @@ __all__ = [
     "reparameterize",
     "squared_error",
 ]
-__all__ += ["SupervisedVAE", "SVAEOutput", "TrunkClassifier", "svae_loss", "train_svae"]  # issue 3
-__all__ += ["GatedPixelCNN", "InversionSet", "to_levels"]  # issue 5
-from .iin import ActNorm, AffineCoupling, DoubleAffineCoupling, FactorIIN, FlowBlock, InvertibleFlow, Shuffle  # noqa: E402  issue 4
+__all__ += ["SupervisedVAE", "SVAEOutput", "TrunkClassifier", "svae_loss", "train_svae"]
+__all__ += ["GatedPixelCNN", "InversionSet", "to_levels"]
+from .iin import ActNorm, AffineCoupling, DoubleAffineCoupling, FactorIIN, FlowBlock, InvertibleFlow, Shuffle  # noqa: E402
 
-__all__ += ["ActNorm", "AffineCoupling", "DoubleAffineCoupling", "FactorIIN", "FlowBlock", "InvertibleFlow", "Shuffle"]  # issue 4
+__all__ += ["ActNorm", "AffineCoupling", "DoubleAffineCoupling", "FactorIIN", "FlowBlock", "InvertibleFlow", "Shuffle"]

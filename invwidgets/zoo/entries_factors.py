@@ -348,7 +348,7 @@ def _metric(first_stage: str, fid_classifier: str | None) -> Callable[[nn.Module
     return fn  # type: ignore[return-value]
 
 
-#: Factor sizes (digit, color, residual) of the dIINs. The dimension estimate (§2.5,
+#: Factor sizes (digit, color, residual) of the dIINs. The dimension estimate (docs/methods/factors.md, Factor dimensions;
 #: :func:`estimated_sizes`) orders them (digit > color for the classifier, checked by the tests).
 #: The classifier's dIIN gives the digit 10 of the 16 dimensions (the estimate gives it about a
 #: third and the residual half): a classifier's features vary little within a digit, and a small

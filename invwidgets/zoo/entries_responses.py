@@ -117,7 +117,7 @@ def _sprites_entry(kind: str, seed: int) -> ZooEntry:
             hyperparameters=hp,
             primary_metric="cds",
             seed=seed,
-            description=f"{text}, broadcast decoder, on 16×16 sprites, seed {seed}; latent responses (issue 6)",
+            description=f"{text}, broadcast decoder, on 16×16 sprites, seed {seed}; latent responses",
             tags=("responses",),
         )
     )

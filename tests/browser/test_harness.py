@@ -1,7 +1,7 @@
 """The browser harness works end to end, and the patterns later tests rely on hold.
 
 A tiny anywidget defined inline in a notebook (button + value label + canvas):
-(a) a click reaches Python; (b) design.md decision 6: a trait set from a background
+(a) a click reaches Python; (b) the worker-thread rule of docs/architecture.md: a trait set from a background
 thread inside the main thread's captured contextvars context, followed by a click,
 still reaches Python; (c) canvas pixels drawn by the widget are readable; (d) no
 console or page errors.  Also: the nodelay extension is active in the harness's
@@ -64,7 +64,7 @@ class Probe(anywidget.AnyWidget):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        # design.md decision 6: remember the main thread's context at creation ...
+        # docs/architecture.md, worker threads and contextvars: remember the main thread's context at creation ...
         self._ctx = contextvars.copy_context()
         self._lock = threading.Lock()
 
@@ -123,7 +123,7 @@ def test_click_reaches_python(probe_lab):
 
 
 def test_thread_update_in_captured_context_then_click(probe_lab):
-    """design.md decision 6, with the fix: set from a background thread while the kernel
+    """The worker-thread rule (docs/architecture.md), with the fix: set from a background thread while the kernel
     is idle, the value reaches the page, and the next click still reaches Python."""
     lab = probe_lab
     lab.kernel_eval("later(lambda: fixed.set_from_thread(value=77)).join(0)")
@@ -132,7 +132,7 @@ def test_thread_update_in_captured_context_then_click(probe_lab):
         arg=sel("fixed", ".iw-probe-value"), timeout=10_000)
     for _ in range(2):  # the click right after the thread update, and one more
         expected, seen = click_and_wait(lab, "fixed")
-        assert seen == str(expected), "click after a thread update was lost (design.md decision 6)"
+        assert seen == str(expected), "click after a thread update was lost (docs/architecture.md, worker threads and contextvars)"
     assert "Unknown subshell_id" not in lab.server.log_text()
     assert lab.errors == []
 

@@ -1,6 +1,6 @@
 """The tour notebook in a real JupyterLab: run all cells, drag a latent slider, see new pixels.
 
-Also design.md decision 6 on the real widgets: the worker thread updates the sliders (select a
+Also the worker-thread rule (docs/architecture.md, "worker threads and contextvars") on the real widgets: the worker thread updates the sliders (select a
 dataset image → encode in the worker → new slider values), then a click on the same sliders
 widget still reaches Python. Screenshots for the README are taken here.
 """

@@ -1,4 +1,4 @@
-"""Tests of the Captum attribution wrappers (methods.md §1.5, §1.8): saliency of a linear model is
+"""Tests of the Captum attribution wrappers (docs/methods/invariances.md: Attribution, Numerical checks): saliency of a linear model is
 its weight vector, Integrated Gradients completeness within 1 % at 64 steps, seeded SmoothGrad."""
 
 import pytest

@@ -1,4 +1,4 @@
-"""IIN methods: the numerical checks of methods.md §2.10 and seeded determinism of the edits."""
+"""IIN methods: the numerical checks of docs/methods/factors.md and seeded determinism of the edits."""
 
 from __future__ import annotations
 

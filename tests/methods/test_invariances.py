@@ -1,5 +1,5 @@
 """Tests of nuisance sampling, traversals, interpolation, invariance rates and nuisance-to-pixel
-maps (methods.md §1.4 and §1.8), on toy supervised VAEs with known answers and on a shipped one."""
+maps (docs/methods/invariances.md: Invariant samples, Numerical checks), on toy supervised VAEs with known answers and on a shipped one."""
 
 import pytest
 import torch

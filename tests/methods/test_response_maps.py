@@ -1,4 +1,4 @@
-"""Response maps: grid layout, divergence and curvature in latent units (methods.md §4.7)."""
+"""Response maps: grid layout, divergence and curvature in latent units (docs/methods/responses.md, Numerical checks)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Conditioned response matrix and the causal disentanglement score (methods.md §4.7)."""
+"""Conditioned response matrix and the causal disentanglement score (docs/methods/responses.md, Numerical checks)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Latent response matrix: the numerical checks of methods.md §4.7 and the issue's reproduction."""
+"""Latent response matrix: the numerical checks and the reproduction of docs/methods/responses.md."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Tests of the supervised VAE, its loss, its training loop and the baseline with the same trunk
-(methods.md §1.8: shapes, bit-identical logits under z_n changes, KL formula, training)."""
+(docs/methods/invariances.md, Numerical checks: shapes, bit-identical logits under z_n changes, KL formula, training)."""
 
 import math
 

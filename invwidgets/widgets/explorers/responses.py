@@ -1,4 +1,4 @@
-"""ResponseExplorer: interventional assays on an autoencoder's latents (issue 6, methods.md §4.6).
+"""ResponseExplorer: interventional assays on an autoencoder's latents (docs/methods/responses.md).
 
 Four panels, all computed in the background worker:
 
