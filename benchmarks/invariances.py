@@ -50,9 +50,10 @@ def main() -> None:
     images, target = s.images[0], int(s.label[0])
     print(f"K={args.k}, torch threads={args.threads}, torch {torch.__version__}, median of {args.repeats}")
     for method in METHODS:
-        t_loop, a_loop = _time(lambda: torch.cat([attribute(f, images[i : i + 1], target, method) for i in range(args.k)]),
+        t_loop, a_loop = _time(lambda method=method: torch.cat([attribute(f, images[i : i + 1], target, method)
+                                                              for i in range(args.k)]),
                                args.repeats)
-        t_batch, a_batch = _time(lambda: attribute(f, images, target, method), args.repeats)
+        t_batch, a_batch = _time(lambda method=method: attribute(f, images, target, method), args.repeats)
         diff = float((a_loop - a_batch).abs().max())
         if method == "smoothgrad":  # the noise drawn for a sample depends on the batch layout
             check = "maps not compared: noise differs"

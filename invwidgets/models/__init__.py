@@ -32,6 +32,7 @@ from .init import init_parameters
 from .losses import autoencoder_loss, bernoulli_nll, gaussian_kl, squared_error
 from .pixelcnn import GatedPixelCNN, InversionSet, to_levels
 from .svae import SupervisedVAE, SVAEOutput, svae_loss, train_svae
+
 __all__ = [
     "AutoencoderAdapter",
     "ClassifierAdapter",

@@ -330,7 +330,7 @@ class LatentSliders(ViewBase):
             band = out[y:y + self.ROW]
             band[:] = 225
 
-            def col(x: float) -> int:
+            def col(x: float, lo: float = lo, hi: float = hi) -> int:
                 t = (x - lo) / (hi - lo)
                 return int(np.clip(np.floor(t * (self.TRACK - 1) + 0.5), 0, self.TRACK - 1))
 
