@@ -386,6 +386,9 @@ class WorkerClient(traitlets.HasTraits):
         """Record the state of one request slot ('busy', 'done', 'error' or 'idle') and derive
         the traits. Called under the state lock."""
         self._client_state()
+        quiet = slot not in self._busy_views and slot not in self._view_errors
+        if quiet and (state == "idle" or (state == "done" and not self._action_error)):
+            return  # nothing changes: the common quick success costs no trait updates
         if state == "busy":
             self._busy_views.add(slot)
         else:

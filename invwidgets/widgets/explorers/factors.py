@@ -564,6 +564,10 @@ class FactorExplorer(Explorer):
         self.run_in_worker("concept", self.fit_concept, a, b, name, steps, self.seed, priority="batch",
                            on_result=show)
 
+    def _view_targets(self) -> dict[str, Any]:
+        return {"swap": self.swap_view, "interp": [self.interp_iin_view, self.interp_z_view],
+                "strip": self.interp_strip, "resample": self.resample_grid, "concept": self.concept_grid}
+
     def _cache_dependencies(self) -> Any:
         return (self._encode, self.iin, self._decode, self.head, self.dataset.images, self.n_resample,
                 self.n_hist, self.n_interp, self.n_scatter)

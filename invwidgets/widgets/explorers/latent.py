@@ -270,6 +270,9 @@ class LatentExplorer(Explorer):
         """The decoded image of the current sliders as a float array C×H×W (computed now)."""
         return self._decode(self._current().unsqueeze(0))[0].numpy()
 
+    def _view_targets(self) -> dict[str, Any]:
+        return {"decode": self.decoded, "traversal": self.traversal}
+
     def _cache_dependencies(self) -> Any:
         return (self.model, self._transform, tuple(self._lo.tolist()), tuple(self._hi.tolist()),
                 self.n_traversal)

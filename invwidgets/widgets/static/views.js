@@ -159,13 +159,26 @@ function footer(ctx, onExport, exportTitle) {
   const exporter = button("export", "⤓", exportTitle);
   const bar = el("div", { class: "invw-footer" }, status, dismiss, exporter);
 
+  // The kernel side is gone (kernel dead or restarted, or the widget closed): ipywidgets then
+  // marks the view's element "jupyter-widgets-disconnected" and fires comm_live_update; a
+  // closed comm fires comm:close. The status line must not keep saying "idle".
+  let offline = false;
+  const host = ctx.host;
+  const isDisconnected = () =>
+    Boolean(host && host.closest && host.closest(".jupyter-widgets-disconnected"));
+
   const update = () => {
-    const state = model.get("status") || "idle";
+    const state = offline ? "disconnected" : model.get("status") || "idle";
     const error = model.get("error") || "";
     const progress = model.get("progress") || {};
     let text = state;
-    if (state === "error") {
-      text = error || "error";
+    ctx.root.classList.toggle("invw-disconnected", offline);
+    // An error from the model that draws this view: what it shows is from an earlier request.
+    ctx.root.classList.toggle("invw-stale", !offline && state === "error");
+    if (offline) {
+      text = "not connected: the kernel is gone, re-run the cell";
+    } else if (state === "error") {
+      text = `${error || "error"} · picture not current`;
     } else if (state === "busy") {
       text = "busy";
       if (progress.total) text += ` ${fmt(progress.done)}/${fmt(progress.total)}`;
@@ -176,6 +189,14 @@ function footer(ctx, onExport, exportTitle) {
     status.title = text;
     dismiss.hidden = state !== "error";
   };
+  on("comm_live_update", () => {
+    offline = isDisconnected();
+    update();
+  });
+  on("comm:close", () => {
+    offline = true;
+    update();
+  });
   on("change:status", update);
   on("change:error", update);
   on("change:progress", update);
@@ -768,6 +789,7 @@ function render({ model, el: host }) {
   const cleanups = [];
   const ctx = {
     model,
+    host,
     root,
     body,
     cleanups,
