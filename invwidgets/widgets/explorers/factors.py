@@ -345,7 +345,7 @@ class FactorExplorer(Explorer):
         return {"xy": xy.float().cpu(), "color": color.cpu(), "colored_by": what}
 
     def compute_dims(self) -> dict[str, Any] | None:
-        """Dimension estimate (methods.md §2.5) from the dataset's factors named like the IIN's."""
+        """Dimension estimate (docs/methods/factors.md, Factor dimensions) from the dataset's factors named like the IIN's."""
         names = [n for n in self.iin.factor_names[:-1] if self.dataset.factor_names and n in self.dataset.factor_names]
         if not names:
             return None

@@ -416,6 +416,10 @@ class InvarianceExplorer(Explorer):
         v[self.d_c :] = [float(a) for a in t.clamp(-self.span, self.span)]
         self.sliders.values = v
 
+    def _view_targets(self) -> dict[str, Any]:
+        return {"input": self.original, "original": self.original, "frame": [self.sample, self.difference],
+                "pixel_map": self.pixel_map, "resample": [self.grid, self.mean_map, self.std_map]}
+
     def _owned_widgets(self) -> list[ipywidgets.Widget]:
         owned = [
             getattr(self, name, None)

@@ -326,6 +326,9 @@ class InversionExplorer(Explorer):
         """The samples currently shown (N×H×W×C uint8), or ``None``."""
         return self.samples.images
 
+    def _view_targets(self) -> dict[str, Any]:
+        return {"samples": [self.samples, self.entropy]}
+
     def _cache_dependencies(self) -> Any:
         return (self.classifier, self.inversions, self.dataset.images, self.n_samples)
 

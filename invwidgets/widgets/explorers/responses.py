@@ -576,6 +576,12 @@ class ResponseExplorer(Explorer):
             return
         super().close()
 
+    def _view_targets(self) -> dict[str, Any]:
+        views = {"intervention": ("decoded", "redecoded"), "cell": ("cell_images",),
+                 "map": ("map_magnitude", "map_divergence", "map_curvature", "map_decoded"),
+                 "traversal": ("factor_traversal",)}
+        return {request: [getattr(self, n, None) for n in names] for request, names in views.items()}
+
     def _cache_dependencies(self) -> Any:
         return (self.model, self._transform)
 
