@@ -4,7 +4,6 @@ item does)."""
 
 from __future__ import annotations
 
-import jlab
 import pytest
 
 pytestmark = pytest.mark.browser
