@@ -38,7 +38,7 @@ from ...models.adapter import as_classifier, as_model, module_dtype
 from ...models.iin import FactorIIN
 from ..views import ImageView, SampleGrid, SketchPad
 from .base import Explorer, FigureWidget, as_batch, check_dataset
-from .inputs import check_image_batch, check_index
+from .inputs import check_image_batch, check_index, picker_indices
 
 __all__ = ["FactorExplorer"]
 
@@ -148,14 +148,16 @@ class FactorExplorer(Explorer):
         self._syncing_toggles = False
         self.concept_iin: FactorIIN | None = None
         names = list(iin.factor_names)
-        n_pick = min(n_pick, len(dataset))
-        imgs = dataset.images[:n_pick]
-        caps = [str(i) for i in range(n_pick)]
+        self.pick_indices = picker_indices(dataset, n_pick)
+        n_pick = len(self.pick_indices)
+        imgs = dataset.images[self.pick_indices]
+        caps = [str(i) for i in self.pick_indices]
 
         # pickers and swap ----------------------------------------------------------------
         self.source_picker = SampleGrid(imgs, captions=caps, ncols=min(8, n_pick), cell_width=40)
         self.target_picker = SampleGrid(imgs, captions=caps, ncols=min(8, n_pick), cell_width=40)
-        self.source_picker.selected, self.target_picker.selected = 0, 1
+        self.source_picker.selected = self._pick_position(0)
+        self.target_picker.selected = self._pick_position(1)
         self.source_view = ImageView(dataset.images[0], caption="source", width=112)
         self.target_view = ImageView(dataset.images[1], caption="target", width=112)
         self.swap_view = ImageView(caption="target with source's factors", width=112)
@@ -481,13 +483,17 @@ class FactorExplorer(Explorer):
                 self.dims_fig.data[1].y = r["sizes"]
         self.dim_estimate = r
 
+    def _pick_position(self, index: int) -> int:
+        """Where dataset image ``index`` sits in the pickers (-1 when they do not offer it)."""
+        return self.pick_indices.index(index) if index in self.pick_indices else -1
+
     def _on_source_pick(self, change: dict) -> None:
         if change["new"] is not None and change["new"] >= 0:
-            self.source = int(change["new"])
+            self.source = self.pick_indices[int(change["new"])]
 
     def _on_target_pick(self, change: dict) -> None:
         if change["new"] is not None and change["new"] >= 0:
-            self.target = int(change["new"])
+            self.target = self.pick_indices[int(change["new"])]
 
     def _on_toggle(self, change: dict) -> None:
         if not self._syncing_toggles:

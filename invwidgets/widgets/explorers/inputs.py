@@ -53,3 +53,13 @@ def check_image_batch(x: Any, expected: tuple[int, ...] | None = None, name: str
         raise ValueError(f"{name} values must lie in [0, 1], found [{float(t.min()):.4g}, {float(t.max()):.4g}]; "
                          "rescale it first (e.g. x / 255 for 8-bit images)")
     return t
+
+
+def picker_indices(dataset: Any, n: int) -> list[int]:
+    """The dataset images a picker offers: ``n`` of them covering the classes when the dataset has
+    labels (round-robin, so a file sorted by label never shows one class only), else evenly
+    spaced over the dataset (so it shows its variety). Deterministic."""
+    n = max(1, min(int(n), len(dataset)))
+    if getattr(dataset, "labels", None) is not None and hasattr(dataset, "pick_indices"):
+        return [int(i) for i in dataset.pick_indices(n)]
+    return torch.linspace(0, len(dataset) - 1, n).round().long().unique().tolist()

@@ -23,7 +23,7 @@ from ...methods.invariances import aggregate_posterior, check_svae, invariant_sa
 from ...models.adapter import as_classifier
 from ..views import ImageView, LatentSliders, SampleGrid
 from .base import Explorer, as_batch, check_dataset
-from .inputs import check_image_batch, check_index
+from .inputs import check_image_batch, check_index, picker_indices
 
 __all__ = ["InvarianceExplorer"]
 
@@ -148,9 +148,11 @@ class InvarianceExplorer(Explorer):
         self.std_map = ImageView(caption="std attribution", cmap="sequential", width=w, heatmap_opacity=op)
         self.pixel_map = ImageView(caption="∂x'/∂n (select a nuisance slider)", width=w, heatmap_opacity=1.0)
         self.grid = SampleGrid(ncols=min(self.k, 8), cell_width=80, heatmap_opacity=op)
-        n_pick = max(1, min(int(n_pick), len(self.dataset)))
+        self.pick_indices = picker_indices(self.dataset, n_pick)
+        n_pick = len(self.pick_indices)
         self.picker = SampleGrid(
-            self.dataset.images[:n_pick], captions=[str(i) for i in range(n_pick)], ncols=min(8, n_pick), cell_width=48,
+            self.dataset.images[self.pick_indices], captions=[str(i) for i in self.pick_indices], ncols=min(8, n_pick),
+            cell_width=48,
         )
         self.index_box = ipywidgets.BoundedIntText(value=0, min=0, max=len(self.dataset) - 1, description="index",
                                                    layout=ipywidgets.Layout(width="160px"))
@@ -342,7 +344,7 @@ class InvarianceExplorer(Explorer):
     def _on_pick(self, change: dict) -> None:
         i = change["new"]
         if i is not None and i >= 0:
-            self.select(i)
+            self.select(self.pick_indices[i])
 
     def _on_index_box(self, change: dict) -> None:
         if int(change["new"]) == self.index and self._x is not None:

@@ -26,7 +26,7 @@ from ...methods.layers import resolve_layer
 from ...models.pixelcnn import InversionSet
 from ..views import ImageView, SampleGrid
 from .base import Explorer, FigureWidget, as_batch, check_dataset
-from .inputs import check_image_batch, check_index
+from .inputs import check_image_batch, check_index, picker_indices
 
 __all__ = ["InversionExplorer"]
 
@@ -128,10 +128,11 @@ class InversionExplorer(Explorer):
         self._fit_kwargs = dict(fit or {})
         self.seed = int(seed)
 
-        n_pick = max(1, min(int(n_pick), len(dataset)))
-        self.picker = SampleGrid(dataset.images[:n_pick], captions=[str(i) for i in range(n_pick)],
+        self.pick_indices = picker_indices(dataset, n_pick)
+        n_pick = len(self.pick_indices)
+        self.picker = SampleGrid(dataset.images[self.pick_indices], captions=[str(i) for i in self.pick_indices],
                                  ncols=min(8, n_pick), cell_width=48)
-        self.picker.selected = 0
+        self.picker.selected = self.pick_indices.index(0) if 0 in self.pick_indices else -1
         self.original = ImageView(dataset.images[0], caption="input", width=160)
         self.entropy = ImageView(dataset.images[0], caption="H(x_i | x_<i, h) bits", width=160, cmap="sequential")
         self.samples = SampleGrid(ncols=min(4, self.n_samples), cell_width=80)
@@ -285,7 +286,7 @@ class InversionExplorer(Explorer):
     def _on_pick(self, change: dict) -> None:
         i = change["new"]
         if i is not None and i >= 0:
-            self.select(i)
+            self.select(self.pick_indices[i])
 
     def _on_epoch(self, change: dict) -> None:
         self.show_epoch(int(change["new"]))

@@ -14,7 +14,7 @@ from ...data import Dataset
 from ...models.adapter import as_autoencoder, check_autoencoder
 from ..views import ImageView, LatentSliders, SampleGrid
 from .base import Explorer, as_batch, check_dataset
-from .inputs import check_image_batch, check_index
+from .inputs import check_image_batch, check_index, picker_indices
 
 __all__ = ["LatentExplorer", "check_autoencoder"]
 
@@ -125,14 +125,14 @@ class LatentExplorer(Explorer):
         self.pick_indices: list[int] = []
         if dataset is not None:
             self.original = ImageView(caption="input", width=160)
-            # Evenly spaced over the dataset, so the picker shows its variety.
-            n_pick = max(1, min(int(n_pick), len(dataset)))
-            self.pick_indices = torch.linspace(0, len(dataset) - 1, n_pick).round().long().tolist()
+            # Every class (or evenly spaced over the dataset), so the picker shows its variety.
+            self.pick_indices = picker_indices(dataset, n_pick)
+            n_pick = len(self.pick_indices)
             self.picker = SampleGrid(
                 dataset.images[self.pick_indices], captions=[str(i) for i in self.pick_indices],
                 ncols=min(8, n_pick), cell_width=48,
             )
-            self.picker.selected = 0
+            self.picker.selected = self.pick_indices.index(0) if 0 in self.pick_indices else -1
             images = [self.original, self.decoded]
         else:
             self.original = None
