@@ -32,6 +32,7 @@ __all__ = [
     "mean_curvature",
     "posterior_histogram",
     "response_map",
+    "response_maps",
 ]
 
 
@@ -153,6 +154,20 @@ class ResponseMap:
         return decode_mean(autoencoder, z.reshape(m1 * m2, d))
 
 
+def _assemble(dims: tuple[int, int], base: torch.Tensor, z: torch.Tensor, coords: torch.Tensor,
+              r: torch.Tensor, radius: float, per_step: bool) -> ResponseMap:
+    """A :class:`ResponseMap` from grid latents ``z`` and their responses ``r`` (n, n, d)."""
+    a, b = dims
+    u = (r - z)[..., [a, b]].double()
+    spacing = 2.0 * float(radius) / (coords.numel() - 1)
+    h = 1.0 if per_step else spacing
+    return ResponseMap(
+        dims=(a, b), base=base.clone(), coords=coords, spacing=spacing, per_step=bool(per_step),
+        latents=z, responses=r, field=u, magnitude=u.norm(dim=-1),
+        divergence=divergence(u, h), curvature=mean_curvature(u, h),
+    )
+
+
 def response_map(
     autoencoder: Any,
     base: torch.Tensor,
@@ -178,26 +193,59 @@ def response_map(
     Returns:
         A :class:`ResponseMap`.
     """
-    z, coords = latent_grid(base, dims, radius, resolution)
-    n, _, d = z.shape
-    r = response(autoencoder, z.reshape(n * n, d), batch_size).reshape(n, n, d)
-    a, b = int(dims[0]), int(dims[1])
-    u = (r - z)[..., [a, b]].double()
-    spacing = 2.0 * float(radius) / (resolution - 1)
-    h = 1.0 if per_step else spacing
-    return ResponseMap(
-        dims=(a, b),
-        base=torch.as_tensor(base, dtype=torch.float32).reshape(-1).clone(),
-        coords=coords,
-        spacing=spacing,
-        per_step=bool(per_step),
-        latents=z,
-        responses=r,
-        field=u,
-        magnitude=u.norm(dim=-1),
-        divergence=divergence(u, h),
-        curvature=mean_curvature(u, h),
-    )
+    return response_maps(autoencoder, base, [dims], radius=radius, resolution=resolution, per_step=per_step,
+                         batch_size=batch_size)[0]
+
+
+def _check_bases(base: torch.Tensor, n_pairs: int) -> torch.Tensor:
+    b = torch.as_tensor(base, dtype=torch.float32)
+    if b.ndim == 1:
+        b = b[None].expand(n_pairs, -1)
+    if b.ndim != 2 or b.shape[0] != n_pairs:
+        raise ValueError(f"base must be one vector of d latents or one per pair ({n_pairs}×d), got {tuple(b.shape)}")
+    return b
+
+
+def response_maps(
+    autoencoder: Any,
+    base: torch.Tensor,
+    pairs: list[tuple[int, int]] | None = None,
+    *,
+    radius: float = 2.0,
+    resolution: int = 64,
+    per_step: bool = False,
+    batch_size: BatchSize = "auto",
+) -> list[ResponseMap]:
+    """Response maps of several latent pairs (and base points) in **one batched pass**.
+
+    The grids of all pairs are stacked into one ``(P·n²)×d`` batch, as the response matrix stacks
+    its interventions, so the model sees full batches of ``batch_size`` throughout instead of
+    ``P`` separate passes that each end in a partial batch. Each map equals
+    :func:`response_map` of its pair.
+
+    Args:
+        autoencoder: anything with ``encode`` and ``decode``.
+        base: one base point (d,) shared by all pairs, or one per pair (P×d).
+        pairs: the latent pairs ``(a, b)``; default every pair ``a < b`` of the d latents.
+        radius, resolution, per_step, batch_size: as for :func:`response_map`.
+
+    Returns:
+        One :class:`ResponseMap` per pair, in the order of ``pairs``.
+    """
+    b0 = torch.as_tensor(base, dtype=torch.float32)
+    d = int(b0.shape[-1]) if b0.ndim >= 1 else 0
+    if pairs is None:
+        pairs = [(a, c) for a in range(d) for c in range(a + 1, d)]
+    pairs = [(int(p[0]), int(p[1])) for p in pairs]
+    if not pairs:
+        raise ValueError("pairs must name at least one pair of latents")
+    bases = _check_bases(base, len(pairs))
+    grids = [latent_grid(bases[i], p, radius, resolution) for i, p in enumerate(pairs)]
+    n = resolution
+    z_all = torch.stack([g[0] for g in grids])  # (P, n, n, d)
+    d = z_all.shape[-1]
+    r_all = response(autoencoder, z_all.reshape(-1, d), batch_size).reshape(len(pairs), n, n, d)
+    return [_assemble(p, bases[i], z_all[i], grids[i][1], r_all[i], radius, per_step) for i, p in enumerate(pairs)]
 
 
 def posterior_histogram(

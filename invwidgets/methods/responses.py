@@ -21,7 +21,7 @@ comes from an explicit ``torch.Generator`` (or an integer seed for a fresh one).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -180,6 +180,49 @@ def latent_dim_of(autoencoder: Any, latent_dim: int | None = None) -> int:
     return int(d)
 
 
+#: Units of a response matrix: ``"raw"`` (latent units, the paper's) or ``"std"`` (each responding
+#: latent's change divided by that latent's aggregate-posterior standard deviation).
+Scale = Literal["raw", "std"]
+_SCALES = ("raw", "std")
+#: Smallest standard deviation divided by under ``scale="std"`` (a latent with no spread at all).
+STD_FLOOR = 1e-6
+
+
+def latent_std(codes: torch.Tensor) -> torch.Tensor:
+    """Standard deviation of each latent over ``codes`` (N×d posterior means, the aggregate
+    posterior): the unit of ``scale="std"``. A float32 vector of d, floored at :data:`STD_FLOOR`.
+
+    Raises:
+        ValueError: for fewer than two codes or bad shapes.
+    """
+    _check_latents(codes, None, "codes")
+    if codes.shape[0] < 2:
+        raise ValueError("latent_std needs at least two codes")
+    return codes.double().std(0).clamp_min(STD_FLOOR).float()
+
+
+def check_scale(scale: str) -> str:
+    """``scale`` if it is ``"raw"`` or ``"std"``.
+
+    Raises:
+        ValueError: otherwise.
+    """
+    if scale not in _SCALES:
+        raise ValueError(f"scale must be one of {_SCALES}, got {scale!r}")
+    return scale
+
+
+def rescale(matrix: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
+    """A response matrix (``...×d``, last axis = responding latent) in units of each responding
+    latent's standard deviation: ``matrix[..., i] / std[i]``."""
+    std = torch.as_tensor(std, dtype=matrix.dtype).reshape(-1)
+    if std.numel() != matrix.shape[-1]:
+        raise ValueError(f"std must have one entry per latent ({matrix.shape[-1]}), got {std.numel()}")
+    if not bool((std > 0).all()) or not bool(torch.isfinite(std).all()):
+        raise ValueError("std must be positive and finite")
+    return matrix / std
+
+
 def sample_prior(n: int, latent_dim: int, generator: torch.Generator | int) -> torch.Tensor:
     """``n`` draws from the standard normal prior N(0, I), float32 n×d (CPU)."""
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
@@ -216,11 +259,55 @@ def _select_indices(n: int, pool_size: int, generator: torch.Generator) -> torch
     return torch.randperm(pool_size, generator=generator)[:n]
 
 
+#: A pool of intervention values: a P×d tensor of codes (column ``j`` for latent ``j``), or one
+#: 1-D tensor per latent (lengths may differ; ``None`` or a missing key: the prior for that latent),
+#: as a sequence of d entries or a ``{latent: values}`` mapping, as the official ``interventions``.
+Pool = torch.Tensor | Sequence[torch.Tensor | None] | Mapping[int, torch.Tensor]
+
+
+def pool_columns(pool: Pool | None, latent_dim: int) -> list[torch.Tensor | None]:
+    """The per-latent columns of ``pool`` (see :data:`Pool`): ``d`` float 1-D tensors or ``None``
+    (the prior).
+
+    Raises:
+        ValueError: for a pool of the wrong width, an empty or non-finite column, or a latent
+            index out of range.
+        TypeError: for a pool of another kind.
+    """
+    d = int(latent_dim)
+    if pool is None:
+        return [None] * d
+    if isinstance(pool, torch.Tensor):
+        _check_latents(pool, d, "pool")
+        return [pool[:, j].float() for j in range(d)]
+    if isinstance(pool, Mapping):
+        bad = [k for k in pool if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k < d]
+        if bad:
+            raise ValueError(f"pool keys must be latent indices in [0, {d}), got {bad}")
+        items: list[Any] = [pool.get(j) for j in range(d)]
+    elif isinstance(pool, Sequence) and not isinstance(pool, str):
+        if len(pool) != d:
+            raise ValueError(f"a per-latent pool needs one entry per latent ({d}), got {len(pool)}")
+        items = list(pool)
+    else:
+        raise TypeError(f"pool must be a P×d tensor, a sequence or a mapping of 1-D tensors, got {type(pool).__name__}")
+    out: list[torch.Tensor | None] = []
+    for j, v in enumerate(items):
+        if v is None:
+            out.append(None)
+            continue
+        t = torch.as_tensor(v, dtype=torch.float32).reshape(-1)
+        if t.numel() == 0 or not bool(torch.isfinite(t).all()):
+            raise ValueError(f"the pool of latent {j} must hold finite values, got {t.numel()} values")
+        out.append(t)
+    return out
+
+
 def intervention_values(
     n: int,
     latent_dim: int,
     generator: torch.Generator | int,
-    pool: torch.Tensor | None = None,
+    pool: Pool | None = None,
     *,
     avoid: torch.Tensor | None = None,
 ) -> torch.Tensor:
@@ -231,32 +318,38 @@ def intervention_values(
         n: number of samples.
         latent_dim: d.
         generator: the generator (or seed) of every draw.
-        pool: ``None`` for the prior N(0, 1) (the default of the paper); else a P×d tensor of codes
+        pool: ``None`` for the prior N(0, 1) (the default of the paper); a P×d tensor of codes
             (e.g. posterior means: the aggregate posterior) whose rows are drawn independently per
-            latent, shuffled across the batch.
-        avoid: with a pool, int64 (n,) indices of each sample's own row in ``pool``; the value for
-            sample ``m`` is then drawn from a *different* row (``force_different``).
+            latent, shuffled across the batch; or one pool per latent (:data:`Pool`, as the
+            official ``interventions``), each drawn from in the same way, the prior where a
+            latent has none.
+        avoid: with a P×d pool, int64 (n,) indices of each sample's own row in ``pool``; the value
+            for sample ``m`` is then drawn from a *different* row (``force_different``).
 
     Raises:
-        ValueError: for a pool of the wrong shape, or ``avoid`` with a pool of one row.
+        ValueError: for a pool of the wrong shape, or ``avoid`` with a pool of one row or with
+            per-latent pools.
     """
     gen = as_generator(generator)
     if pool is None:
         if avoid is not None:
             raise ValueError("avoid needs a pool to draw different rows from")
         return sample_prior(n, latent_dim, gen)
-    _check_latents(pool, latent_dim, "pool")
-    p = pool.shape[0]
+    if avoid is not None and not isinstance(pool, torch.Tensor):
+        raise ValueError("avoid needs a P×d pool (rows shared by all latents), not per-latent pools")
+    columns = pool_columns(pool, latent_dim)
     cols = []
-    for j in range(latent_dim):
-        if avoid is None:
-            idx = _select_indices(n, p, gen)
+    for col in columns:
+        if col is None:
+            cols.append(torch.randn(n, generator=gen))
+        elif avoid is None:
+            cols.append(col[_select_indices(n, col.numel(), gen)])
         else:
+            p = col.numel()
             if p < 2:
                 raise ValueError("force_different needs a pool of at least two codes")
             shift = torch.randint(p - 1, (n,), generator=gen)
-            idx = (avoid + shift + 1) % p
-        cols.append(pool[idx, j])
+            cols.append(col[(avoid + shift + 1) % p])
     return torch.stack(cols, dim=1).float()
 
 
@@ -336,9 +429,11 @@ def response_matrix(
     *,
     n_samples: int = 128,
     codes: torch.Tensor | None = None,
-    pool: torch.Tensor | None = None,
+    pool: Pool | None = None,
     generator: torch.Generator | int = 0,
     batch_size: BatchSize = "auto",
+    scale: Scale = "raw",
+    std: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """The latent response matrix ``M`` (d×d; rows = intervened latent, columns = responding).
 
@@ -353,10 +448,16 @@ def response_matrix(
         latent_dim: number of latents (default: ``autoencoder.latent_dim``, or ``codes``' width).
         n_samples: N, the number of base latents.
         codes: optional P×d codes to draw the base latents from.
-        pool: optional Q×d codes to draw intervention values from.
+        pool: optional intervention values: Q×d codes, or one pool per latent (:data:`Pool`).
         generator: ``torch.Generator`` or seed of every draw (same seed, bit-identical matrix).
         batch_size: the largest batch given to the model (:data:`BatchSize`; ``"auto"``: 128 on
             a CPU, 1024 on a GPU).
+        scale: ``"raw"`` (latent units, default) or ``"std"``: column ``i`` divided by the
+            aggregate-posterior standard deviation of latent ``i`` (:func:`latent_std`), so that
+            models whose latents have different spreads (an AE's codes can have std ≈ 5, a VAE's
+            ≈ 1) can be compared on one scale.
+        std: the standard deviations for ``scale="std"`` (d,); by default computed from
+            ``codes`` (needed then).
 
     Returns:
         A float32 d×d tensor on the CPU.
@@ -377,8 +478,13 @@ def response_matrix(
     else:
         _check_latents(codes, d, "codes")
         z = codes[_select_indices(n_samples, codes.shape[0], gen)].float()
+    if check_scale(scale) == "std" and std is None and codes is None:
+        raise ValueError("scale='std' needs codes (posterior means) or std= to measure each latent's spread")
     values = intervention_values(n_samples, d, gen, pool)
-    return response_matrix_from(autoencoder, z, values, batch_size=batch_size)
+    m = response_matrix_from(autoencoder, z, values, batch_size=batch_size)
+    if scale == "std":
+        m = rescale(m, latent_std(codes) if std is None else std)
+    return m
 
 
 # ---------------------------------------------------------------------------------------------
@@ -393,19 +499,53 @@ class ConditionedResponses:
             that move along factor ``k``.
         factor_names: names of the K factors (factors with a single value are left out).
         per_traversal: T×K×d diagonals of every traversal (``variant="mean"``) or T×K×d×d full
-            matrices (``variant="minmax"``).
+            matrices (``variant="minmax"``), in the units of ``scale``.
         variant: ``"mean"`` (published) or ``"minmax"`` (earlier).
+        scale: ``"raw"`` (latent units) or ``"std"`` (each latent's response divided by its
+            aggregate-posterior standard deviation, :attr:`std`).
+        std: the standard deviation of each latent used by ``scale="std"`` (``None`` for raw).
+        degenerate: ``None`` when the score means something; otherwise why it does not (a single
+            factor, or traversals that change more than one thing). Show the score as degenerate
+            then, not as a clean number.
     """
 
     matrix: torch.Tensor
     factor_names: tuple[str, ...]
     per_traversal: torch.Tensor
     variant: str
+    scale: str = "raw"
+    std: torch.Tensor | None = None
+    degenerate: str | None = None
 
     @property
     def score(self) -> float:
-        """The causal disentanglement score of :attr:`matrix`."""
+        """The causal disentanglement score of :attr:`matrix` (check :attr:`degenerate`)."""
         return causal_disentanglement_score(self.matrix)
+
+
+def degenerate_reason(dataset: Any, positions: Sequence[int]) -> str | None:
+    """Why a CDS over ``dataset``'s factors at ``positions`` would say nothing about a model, or
+    ``None`` when it can.
+
+    Two cases: a single factor (every latent then responds to "one factor" and CDS is 1 by
+    construction), and factors that do not identify the samples (several samples share a factor
+    combination, e.g. digits with the label as the only factor), so the "traversal" of a factor
+    also changes everything the factors do not record and is not a one-factor traversal.
+    """
+    reasons = []
+    if len(positions) == 1:
+        name = dataset.factor_names[positions[0]]
+        reasons.append(f"only one factor ({name!r}): CDS is 1 for every model by construction")
+    from invwidgets.data import mixed_radix_index  # data is left of methods: allowed
+
+    codes = mixed_radix_index(dataset.factors, dataset.factor_sizes)
+    distinct = int(torch.unique(codes).numel())
+    if distinct < len(codes):
+        reasons.append(
+            f"the factors do not identify the samples ({len(codes)} samples, {distinct} factor combinations), "
+            "so a traversal changes more than one factor"
+        )
+    return "; ".join(reasons) or None
 
 
 def causal_disentanglement_score(conditioned: torch.Tensor | ConditionedResponses) -> float:
@@ -444,6 +584,30 @@ def _factor_positions(dataset: Any, factors: Sequence[str | int] | None) -> list
     return out
 
 
+def _traversal_matrix(autoencoder: Any, q: torch.Tensor, rq: torch.Tensor, n_samples: int,
+                      gen: torch.Generator, batch_size: BatchSize) -> torch.Tensor:
+    """The d×d response matrix restricted to one traversal with codes ``q`` (L×d) and responses
+    ``rq = R(q)``: per intervened latent ``j``, ``n_samples`` base codes and the intervention value
+    from a *different* member of the traversal; all d interventions in one batched pass."""
+    length, d = q.shape
+    inds = torch.stack([_select_indices(n_samples, length, gen) for _ in range(d)])  # (d, n)
+    shift = torch.randint(length - 1, (d, n_samples), generator=gen)
+    other = (inds + shift + 1) % length
+    jj = torch.arange(d)[:, None].expand(-1, n_samples)
+    zt = q[inds]  # (d, n, d): a copy
+    zt[jj, torch.arange(n_samples)[None, :].expand(d, -1), jj] = q[other, jj]
+    rt = response(autoencoder, zt.reshape(-1, d), batch_size).reshape(d, n_samples, d)
+    return (rt - rq[inds]).pow(2).mean(1).sqrt()  # (d intervened, d responding)
+
+
+def _check_counts(n_traversals: int, n_samples: int, variant: str) -> None:
+    if variant not in ("mean", "minmax"):
+        raise ValueError(f"variant must be 'mean' or 'minmax', got {variant!r}")
+    for name, v in (("n_traversals", n_traversals), ("n_samples", n_samples)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+
+
 def conditioned_response_matrix(
     autoencoder: Any,
     dataset: Any,
@@ -455,6 +619,8 @@ def conditioned_response_matrix(
     variant: str = "mean",
     batch_size: BatchSize = "auto",
     progress: ProgressFn | None = None,
+    scale: Scale = "raw",
+    std: torch.Tensor | None = None,
 ) -> ConditionedResponses:
     """The conditioned response matrix ``C`` (K×d) over exact one-factor traversals.
 
@@ -466,12 +632,13 @@ def conditioned_response_matrix(
     diagonal and averages it over traversals; ``variant="minmax"`` (the earlier one) keeps the
     full matrices, takes the minimum over traversals and then the maximum over responding latents.
 
-    All d interventions of one traversal are one batched pass; ``R(Q)`` is computed once per
-    traversal and shared by the base codes.
+    All traversals of a factor are encoded, and their ``R(Q)`` computed, in one batched pass; all
+    d interventions of one traversal are one batched pass.
 
     Args:
         autoencoder: anything with ``encode`` and ``decode``.
-        dataset: a dataset with factors containing every traversal (e.g. :func:`~invwidgets.data.sprites`).
+        dataset: a dataset with factors containing every traversal (e.g. :func:`~invwidgets.data.sprites`
+            or a :func:`~invwidgets.data.scene_grid`).
         n_traversals: T, traversals per factor (50 in the paper's code, 20 in its notebook).
         n_samples: base codes per traversal.
         generator: ``torch.Generator`` or seed of every draw.
@@ -480,16 +647,18 @@ def conditioned_response_matrix(
         batch_size: the largest batch given to the model (:data:`BatchSize`; ``"auto"``: 128 on
             a CPU, 1024 on a GPU).
         progress: called as ``progress(done, total, message)`` after each traversal.
+        scale: ``"raw"`` (default; latent units, as the paper) or ``"std"``: every response in
+            units of the responding latent's aggregate-posterior standard deviation. CDS weights
+            latents by their total response, so it changes with the scale; the paper's is raw.
+        std: the standard deviations for ``scale="std"``; by default measured on all the codes
+            of the traversals (uniformly drawn bases and their traversals).
 
     Returns:
-        A :class:`ConditionedResponses`.
+        A :class:`ConditionedResponses`; its ``degenerate`` says when the score is meaningless
+        (a single factor, or factors that do not identify the samples).
     """
-    if variant not in ("mean", "minmax"):
-        raise ValueError(f"variant must be 'mean' or 'minmax', got {variant!r}")
-    if isinstance(n_traversals, bool) or not isinstance(n_traversals, int) or n_traversals < 1:
-        raise ValueError(f"n_traversals must be a positive integer, got {n_traversals!r}")
-    if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
-        raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
+    _check_counts(n_traversals, n_samples, variant)
+    check_scale(scale)
     autoencoder = as_autoencoder(autoencoder)
     from invwidgets.data import random_traversals  # data is left of methods: allowed
 
@@ -498,41 +667,36 @@ def conditioned_response_matrix(
         raise ValueError("the dataset has no factor with at least two values")
     gen = as_generator(generator)
     x_all = dataset[:][0]
-    total = len(positions) * n_traversals
-    per_factor = []
-    done = 0
+    total, done = len(positions) * n_traversals, 0
+    per_factor, all_codes = [], []
     for k in positions:
         trav = random_traversals(dataset, k, n_traversals, gen)  # (T, L)
         length = trav.shape[1]
-        q_all = encode_mean(autoencoder, x_all[trav.reshape(-1)], batch_size).reshape(n_traversals, length, -1)
-        d = q_all.shape[2]
-        r_all = response(autoencoder, q_all.reshape(-1, d), batch_size).reshape(n_traversals, length, d)
+        q_all = encode_mean(autoencoder, x_all[trav.reshape(-1)], batch_size)
+        d = q_all.shape[1]
+        all_codes.append(q_all)
+        r_all = response(autoencoder, q_all, batch_size).reshape(n_traversals, length, d)
+        q_all = q_all.reshape(n_traversals, length, d)
         mats = []
         for t in range(n_traversals):
-            q, rq = q_all[t], r_all[t]
-            # per intervened latent j: base indices and a different member of the traversal
-            inds = torch.stack([_select_indices(n_samples, length, gen) for _ in range(d)])  # (d, n)
-            shift = torch.randint(length - 1, (d, n_samples), generator=gen)
-            other = (inds + shift + 1) % length
-            jj = torch.arange(d)[:, None]
-            base = q[inds]  # (d, n, d)
-            zt = base.clone()
-            zt[jj.expand(-1, n_samples), torch.arange(n_samples)[None, :].expand(d, -1), jj.expand(-1, n_samples)] = q[other, jj]
-            rt = response(autoencoder, zt.reshape(-1, d), batch_size).reshape(d, n_samples, d)
-            m = (rt - rq[inds]).pow(2).mean(1).sqrt()  # (d intervened, d responding)
+            m = _traversal_matrix(autoencoder, q_all[t], r_all[t], n_samples, gen, batch_size)
             mats.append(m if variant == "minmax" else m.diagonal().clone())
             done += 1
             if progress is not None:
                 progress(done, total, f"factor {dataset.factor_names[k]}")
         per_factor.append(torch.stack(mats))  # (T, d) or (T, d, d)
     per = torch.stack(per_factor, dim=1)  # (T, K, d[, d])
-    if variant == "mean":
-        matrix = per.mean(0)
-    else:
-        matrix = per.min(dim=0).values.max(dim=-1).values
+    used_std = None
+    if scale == "std":
+        used_std = latent_std(torch.cat(all_codes)) if std is None else torch.as_tensor(std, dtype=torch.float32)
+        per = rescale(per, used_std)
+    matrix = per.mean(0) if variant == "mean" else per.min(dim=0).values.max(dim=-1).values
     return ConditionedResponses(
         matrix=matrix.float(),
         factor_names=tuple(dataset.factor_names[k] for k in positions),
         per_traversal=per,
         variant=variant,
+        scale=scale,
+        std=used_std,
+        degenerate=degenerate_reason(dataset, positions),
     )

@@ -11,6 +11,7 @@ from invwidgets.methods.response_maps import (
     mean_curvature,
     posterior_histogram,
     response_map,
+    response_maps,
 )
 
 
@@ -99,3 +100,50 @@ def test_decoded_grid_follows_the_map_layout():
     assert images.shape == (9, 3)
     torch.testing.assert_close(images, m.latents[::2, ::2].reshape(9, 3))
     assert float(m.magnitude.abs().max()) == 0.0
+
+
+class Squash:
+    """A non-linear model: R(z) = tanh(W z) with a fixed mixing W, so every pair's map differs."""
+
+    latent_dim = 4
+
+    def __init__(self) -> None:
+        self.w = torch.randn(4, 4, generator=torch.Generator().manual_seed(0))
+        self.calls = 0
+
+    def encode(self, x):
+        self.calls += 1
+        return torch.tanh(x @ self.w.T)
+
+    def decode(self, z):
+        return z
+
+
+def test_batched_maps_equal_one_map_per_pair():
+    model = Squash()
+    base = torch.tensor([0.3, -0.2, 0.1, 0.5])
+    maps = response_maps(model, base, radius=1.5, resolution=9, batch_size=None)
+    assert [m.dims for m in maps] == [(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3)]  # every a < b
+    assert model.calls == 1  # one pass over all six grids
+    for m in maps:
+        single = response_map(model, base, m.dims, radius=1.5, resolution=9)
+        assert torch.allclose(m.responses, single.responses, atol=1e-6)
+        assert torch.allclose(m.divergence, single.divergence, atol=1e-5)
+        assert torch.allclose(m.curvature, single.curvature, atol=1e-5)
+    # batch size does not change the values; a base per pair is used for its own pair
+    again = response_maps(model, base, [(2, 0)], radius=1.5, resolution=9, batch_size=7)[0]
+    assert torch.allclose(again.responses, response_map(model, base, (2, 0), radius=1.5, resolution=9).responses,
+                          atol=1e-6)
+    bases = torch.stack([base, -base])
+    two = response_maps(model, bases, [(0, 1), (0, 1)], radius=1.0, resolution=5)
+    assert torch.equal(two[1].base, -base) and not torch.allclose(two[0].responses, two[1].responses)
+
+
+def test_batched_maps_reject_bad_pairs_and_bases():
+    model = Squash()
+    with pytest.raises(ValueError, match="at least one pair"):
+        response_maps(model, torch.zeros(4), [])
+    with pytest.raises(ValueError, match="one per pair"):
+        response_maps(model, torch.zeros(3, 4), [(0, 1), (1, 2)])
+    with pytest.raises(ValueError, match="two different latents"):
+        response_maps(model, torch.zeros(4), [(1, 1)])
