@@ -61,3 +61,4 @@ from .responses import (  # latent responses
     response_matrix_loop,
     sample_prior,
 )
+from .training import train_autoencoder, train_classifier  # public training loops

@@ -191,6 +191,21 @@ class Autoencoder(nn.Module):
         return f"latent_dim={self.latent_dim}, variational={self.variational}, input_shape={self.input_shape}"
 
 
+def default_stages(image_size: int) -> int:
+    """Stride-2 stages of the default conv channels: halve the side while it is even and above 4
+    (32 → 4 in 3 stages, 28 → 7 in 2, 8 → 4 in 1).
+
+    Raises:
+        ValueError: for a side that cannot be halved at least once (odd, or below 8).
+    """
+    side, stages = _positive_int(image_size, "image_size"), 0
+    while side % 2 == 0 and side > 4:
+        side, stages = side // 2, stages + 1
+    if stages == 0:
+        raise ValueError(f"image_size {image_size} cannot be halved by a stride-2 conv (it must be even and >= 8); pass channels")
+    return stages
+
+
 class ConvAutoencoder(Autoencoder):
     """A convolutional (V)AE for square images whose side is ``base_size * 2**len(channels)``.
 
@@ -208,8 +223,9 @@ class ConvAutoencoder(Autoencoder):
         image_size: image side (height = width).
         latent_dim: latent dimensions.
         variational: a VAE (encoder outputs mean and log-variance) if True.
-        channels: conv channels per stage; by default 32 per stage, with as many stages as take
-            the side down to 4 (3 stages for 32×32, 1 for 8×8).
+        channels: conv channels per stage; by default 32 per stage, with as many stages as
+            :func:`default_stages` gives (halving while the side is even and above 4: 3 stages
+            for 32×32, 2 for 28×28, down to 7×7, 1 for 8×8).
         hidden: width of the fully connected layer between the convs and the latent.
         activation: ``"relu"`` or ``"elu"``.
         decoder: ``"deconv"`` or ``"broadcast"`` (see above).
@@ -240,11 +256,7 @@ class ConvAutoencoder(Autoencoder):
         if decoder_channels is not None and decoder != "broadcast":
             raise ValueError("decoder_channels applies only to decoder='broadcast'")
         if channels is None:
-            if image_size < 8 or image_size % 4 or (image_size // 4) & (image_size // 4 - 1):
-                raise ValueError(
-                    f"image_size must be 4·2^k >= 8 for the default channels, got {image_size}; pass channels"
-                )
-            channels = (32,) * int(math.log2(image_size // 4))
+            channels = (32,) * default_stages(image_size)
         channels = _int_tuple(channels, "channels")
         if image_size % (2 ** len(channels)):
             raise ValueError(f"image_size {image_size} is not divisible by 2**len(channels) = {2 ** len(channels)}")

@@ -164,3 +164,5 @@ for _seed, _name in zip(SEEDS, BASELINE_NAMES):
             tags=("invariances",),
         )
     )
+
+from . import entries_mnist_invariances as _mnist  # noqa: E402, F401  (svae-mnist-s*, cnn-mnist-s*)

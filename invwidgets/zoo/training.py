@@ -13,10 +13,12 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
 from invwidgets.data import BaseDataset, Dataset
+from invwidgets.data.colorful import colorize, random_colors
 from invwidgets.data.digits import all_colorings
+from invwidgets.methods import training as _methods
+from invwidgets.methods.training import batch_indices
 from invwidgets.models import Autoencoder, autoencoder_loss, bernoulli_nll, squared_error
 
 __all__ = [
@@ -27,61 +29,11 @@ __all__ = [
     "batch_indices",
 ]
 
-_HISTORY_POINTS = 50
-
 
 def _check_keys(hp: Mapping[str, Any], allowed: set[str], fn: str) -> None:
     unknown = set(hp) - allowed - {"threads"}
     if unknown:
         raise ValueError(f"{fn} got unknown hyperparameters {sorted(unknown)}; allowed: {sorted(allowed | {'threads'})}")
-
-
-def batch_indices(n: int, batch_size: int, steps: int, generator: torch.Generator) -> torch.Tensor:
-    """Indices of ``steps`` mini-batches: shuffled epochs (``randperm`` from ``generator``) cut into batches.
-
-    Batches never straddle an epoch boundary; the last short batch of each epoch is dropped when
-    at least one full batch exists. Returns an int64 tensor of shape ``(steps, batch)``.
-    """
-    if batch_size < 1 or steps < 1:
-        raise ValueError(f"batch_size and steps must be positive, got {batch_size} and {steps}")
-    b = min(int(batch_size), n)
-    per_epoch = n // b
-    out = []
-    while len(out) < steps:
-        perm = torch.randperm(n, generator=generator)
-        out.extend(perm[i * b : (i + 1) * b] for i in range(per_epoch))
-    return torch.stack(out[:steps])
-
-
-def _history(losses: list[float]) -> dict[str, Any]:
-    n = len(losses)
-    stride = max(1, n // _HISTORY_POINTS)
-    steps = list(range(stride - 1, n, stride))
-    if steps[-1] != n - 1:
-        steps.append(n - 1)
-    # mean loss over the window ending at each reported step
-    points = [sum(losses[max(0, s - stride + 1) : s + 1]) / len(losses[max(0, s - stride + 1) : s + 1]) for s in steps]
-    return {"step": [s + 1 for s in steps], "train_loss": [round(p, 6) for p in points]}
-
-
-def _optimise(model: nn.Module, opt: torch.optim.Optimizer, batches: Any,
-              loss_of: Any, desc: str, progress: bool) -> dict[str, Any]:
-    """One optimiser step per batch of indices, with a tqdm bar; returns the loss history.
-    The model is in training mode during the loop and in eval mode after it."""
-    model.train()
-    losses: list[float] = []
-    bar = tqdm(batches, desc=desc, disable=not progress, leave=False)
-    for i, idx in enumerate(bar):
-        loss = loss_of(idx)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
-        if progress and i % 50 == 0:
-            bar.set_postfix(loss=f"{losses[-1]:.3f}")
-    bar.close()
-    model.eval()
-    return _history(losses)
 
 
 def train_autoencoder(
@@ -91,30 +43,65 @@ def train_autoencoder(
     generator: torch.Generator,
     progress: bool = True,
 ) -> dict[str, Any]:
-    """Train an :class:`~invwidgets.models.Autoencoder` with Adam on the (β-)ELBO.
+    """Zoo ``train_fn``: :func:`invwidgets.methods.training.train_autoencoder` with the entry's hyperparameters.
 
     Hyperparameters: ``steps``, ``batch_size``, ``lr``, ``beta`` (KL weight, VAEs only; default 1),
-    ``likelihood`` (``"bernoulli"`` or ``"mse"``; default ``"bernoulli"``).
+    ``likelihood`` (``"bernoulli"`` or ``"mse"``; default ``"bernoulli"``), and optionally
+    ``validation`` and ``patience`` (early stopping on a held-out fraction), ``recolor``
+    (``"fresh"``: new U[0, 1]³ colours every batch, as for :func:`train_classifier`), ``tc_weight``
+    (VAEs: the batch's total correlation weighted ``tc_weight = β_TC − 1`` on top of the ELBO, the
+    β-TCVAE objective; default 0).
 
     Returns:
-        ``{"step": [...], "train_loss": [...]}``, at most ~50 points.
+        ``{"step": [...], "train_loss": [...]}``, at most ~50 points (plus the validation curve).
     """
     if not isinstance(model, Autoencoder):
         raise TypeError(f"train_autoencoder needs an invwidgets Autoencoder, got {type(model).__name__}")
-    _check_keys(hyperparameters, {"steps", "batch_size", "lr", "beta", "likelihood"}, "train_autoencoder")
-    steps = int(hyperparameters["steps"])
-    beta = float(hyperparameters.get("beta", 1.0))
-    likelihood = str(hyperparameters.get("likelihood", "bernoulli"))
-    x_all = train_set[:][0]
-    batches = batch_indices(len(train_set), int(hyperparameters["batch_size"]), steps, generator)
-    opt = torch.optim.Adam(model.parameters(), lr=float(hyperparameters["lr"]))
+    _check_keys(hyperparameters, {"steps", "batch_size", "lr", "beta", "likelihood", "validation", "patience",
+                                  "recolor", "tc_weight"}, "train_autoencoder")
+    hp = hyperparameters
+    data, augment = _recolored(train_set, hp.get("recolor", False))
+    return _methods.train_autoencoder(
+        model, data, epochs=None, augment=augment, loss=_tc_loss(hp, len(train_set)),
+        steps=int(hp["steps"]), batch_size=int(hp["batch_size"]), lr=float(hp["lr"]),
+        beta=float(hp.get("beta", 1.0)), likelihood=str(hp.get("likelihood", "bernoulli")),
+        validation=float(hp.get("validation", 0.0)), patience=int(hp.get("patience", 5)),
+        generator=generator, progress=progress,
+    )
 
-    def loss_of(idx: torch.Tensor) -> torch.Tensor:
-        x = x_all[idx]
-        out = model(x, generator=generator) if model.variational else model(x)
-        return autoencoder_loss(out, x, beta=beta, likelihood=likelihood)["loss"]
 
-    return _optimise(model, opt, batches, loss_of, "train autoencoder", progress)
+def _tc_loss(hp: Mapping[str, Any], n: int) -> Any:
+    """The β-TCVAE loss for a ``tc_weight`` hyperparameter (``None``, the plain ELBO, without one):
+    the ELBO plus ``tc_weight`` times the batch's total-correlation estimate
+    (:func:`~invwidgets.models.losses.total_correlation`, ``tc_weight = β_TC − 1``)."""
+    tc_weight = float(hp.get("tc_weight", 0.0))
+    if not tc_weight:
+        return None
+    beta, likelihood = float(hp.get("beta", 1.0)), str(hp.get("likelihood", "bernoulli"))
+
+    def loss(out: Any, x: torch.Tensor) -> torch.Tensor:
+        return autoencoder_loss(out, x, beta=beta, likelihood=likelihood, tc_weight=tc_weight, dataset_size=n)["loss"]
+
+    return loss
+
+
+def _fresh_colors(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Grayscale digits ``N×1×H×W`` times a new U[0, 1]³ colour each (ColorfulMNIST's colours)."""
+    return colorize(x, random_colors(x.shape[0], generator))
+
+
+def _recolored(train_set: BaseDataset, recolor: Any) -> tuple[Any, Any]:
+    """``(data, augment)`` for the ``recolor`` hyperparameter (False, True or ``"fresh"``)."""
+    if recolor == "fresh":
+        if not isinstance(train_set, Dataset) or "gray" not in train_set.extras:
+            raise ValueError(f"recolor='fresh' needs colorful() data (grayscale digits in extras), got {train_set.name!r}")
+        gray = train_set.extras["gray"]
+        return (gray if train_set.labels is None else (gray, train_set.labels)), _fresh_colors
+    if bool(recolor):
+        if not isinstance(train_set, Dataset) or "palette" not in train_set.metadata:
+            raise ValueError(f"recolor needs color_digits data (a palette in metadata), got {train_set.name!r}")
+        return all_colorings(train_set), None
+    return train_set, None
 
 
 def train_classifier(
@@ -124,35 +111,32 @@ def train_classifier(
     generator: torch.Generator,
     progress: bool = True,
 ) -> dict[str, Any]:
-    """Train a classifier (logits out) with Adam on cross-entropy.
+    """Zoo ``train_fn``: :func:`invwidgets.methods.training.train_classifier` with the entry's hyperparameters.
 
     Hyperparameters: ``epochs``, ``batch_size``, ``lr``, ``weight_decay`` (default 0),
-    ``label_smoothing`` (of the cross-entropy, default 0), ``recolor`` (default False: for
+    ``label_smoothing`` (of the cross-entropy, default 0), ``validation`` and ``patience``
+    (early stopping, default none), ``recolor`` (default False). ``recolor=True``: for
     :func:`~invwidgets.data.color_digits` data, train on every training image in every palette
     colour, :func:`~invwidgets.data.digits.all_colorings`, so an epoch is one pass over all
-    colourings; only training images are used).
+    colourings. ``recolor="fresh"``: for :func:`~invwidgets.data.colorful` data, every batch
+    colours its grayscale digits with new colours from U[0, 1]³ (the ColorfulMNIST protocol), so
+    the classifier never sees a digit tied to a colour. Only training images are used.
 
     Returns:
-        ``{"step": [...], "train_loss": [...]}``, at most ~50 points.
+        ``{"step": [...], "train_loss": [...]}``, at most ~50 points (plus the validation curve).
     """
-    _check_keys(hyperparameters, {"epochs", "batch_size", "lr", "weight_decay", "label_smoothing", "recolor"}, "train_classifier")
+    _check_keys(hyperparameters, {"epochs", "batch_size", "lr", "weight_decay", "label_smoothing", "recolor",
+                                  "validation", "patience"}, "train_classifier")
     if train_set.labels is None:
         raise ValueError(f"dataset {train_set.name!r} has no labels to train a classifier on")
-    if bool(hyperparameters.get("recolor", False)):
-        if not isinstance(train_set, Dataset) or "palette" not in train_set.metadata:
-            raise ValueError(f"recolor needs color_digits data (a palette in metadata), got {train_set.name!r}")
-        train_set = all_colorings(train_set)
-    smoothing = float(hyperparameters.get("label_smoothing", 0.0))
-    x_all, y_all = train_set[:]
-    batch = min(int(hyperparameters["batch_size"]), len(train_set))
-    steps = int(hyperparameters["epochs"]) * (len(train_set) // batch)
-    batches = batch_indices(len(train_set), batch, steps, generator)
-    opt = torch.optim.Adam(
-        model.parameters(), lr=float(hyperparameters["lr"]), weight_decay=float(hyperparameters.get("weight_decay", 0.0))
+    hp = hyperparameters
+    data, augment = _recolored(train_set, hp.get("recolor", False))
+    return _methods.train_classifier(
+        model, data, epochs=int(hp["epochs"]), batch_size=int(hp["batch_size"]), lr=float(hp["lr"]),
+        weight_decay=float(hp.get("weight_decay", 0.0)), label_smoothing=float(hp.get("label_smoothing", 0.0)),
+        augment=augment, validation=float(hp.get("validation", 0.0)), patience=int(hp.get("patience", 5)),
+        generator=generator, progress=progress,
     )
-    return _optimise(model, opt, batches,
-                     lambda idx: F.cross_entropy(model(x_all[idx]), y_all[idx], label_smoothing=smoothing),
-                     "train classifier", progress)
 
 
 @torch.no_grad()
