@@ -54,7 +54,7 @@ def test_the_loss_adds_the_weighted_total_correlation():
     plain = autoencoder_loss(out, x)
     tc = autoencoder_loss(out, x, tc_weight=5.0, dataset_size=1000)
     assert "tc" not in plain
-    assert float(tc["loss"]) == pytest.approx(float(plain["loss"]) + 5.0 * float(tc["tc"]), rel=1e-6)
+    assert tc["loss"].item() == pytest.approx(plain["loss"].item() + 5.0 * tc["tc"].item(), rel=1e-6)
     with pytest.raises(ValueError, match="dataset_size"):
         autoencoder_loss(out, x, tc_weight=1.0)
     ae = init_parameters(ConvAutoencoder(3, 8, latent_dim=4, channels=[8]), 0)
