@@ -68,11 +68,20 @@ def composed_classifier(svae: Any) -> ComposedClassifier:
     return ComposedClassifier(svae)
 
 
+def _is_svae(model: Any) -> bool:
+    """Whether ``model`` follows the supervised-VAE protocol (and is not already composed)."""
+    return (not isinstance(model, (ComposedClassifier, ClassifierAdapter))
+            and all(callable(getattr(model, m, None)) for m in ("encode_dist", "classify"))
+            and isinstance(getattr(model, "d_c", None), int))
+
+
 def _check(model: Any, x: Any) -> tuple[ClassifierAdapter, torch.Tensor]:
-    """The classifier wrapped once (:func:`~invwidgets.models.as_classifier`: dtype, which output
+    """A supervised VAE replaced by its composed classifier ``x → h(μ_c(x))``, then the classifier wrapped once (:func:`~invwidgets.models.as_classifier`: dtype, which output
     holds the logits, errors) and ``x`` checked and moved to its device."""
     if not callable(model):
         raise TypeError(f"model must be callable (a classifier returning logits), got {type(model).__name__}")
+    if _is_svae(model):
+        model = composed_classifier(model)
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
     if not x.is_floating_point():
@@ -112,8 +121,9 @@ def attribute(
     """Attribution of the logit of ``target`` (default: the predicted class) to each input value.
 
     Args:
-        model: a classifier returning logits (an ``nn.Module`` or callable), e.g.
-            :func:`composed_classifier` of a supervised VAE; called through
+        model: a classifier returning logits (an ``nn.Module`` or callable), or a supervised
+            VAE (anything with ``encode_dist``, ``classify`` and ``d_c``), whose composed classifier
+            :func:`composed_classifier` ``x → h(μ_c(x))`` is explained; called through
             :func:`~invwidgets.models.as_classifier` (wrap it yourself with ``output=`` when
             it returns a tuple or dict).
         x: inputs ``(N, ...)``.
@@ -219,6 +229,9 @@ def attribution_stats(
 ) -> AttributionStats:
     """Attribute the input ``x`` (``(1, ...)``) and each of its ``samples`` (``(K, ...)``) for one
     class (default: the prediction on ``x``), and summarise the samples per pixel.
+
+    ``model`` is a classifier returning logits or a supervised VAE, whose composed classifier
+    ``x → h(μ_c(x))`` is explained (as in :func:`attribute`).
 
     ``kwargs`` go to :func:`attribute`. The standard deviation is the population one (``K`` in
     the denominator) so that one sample gives zeros rather than NaN.

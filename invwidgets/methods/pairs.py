@@ -107,6 +107,20 @@ class SketchRenderer:
         return out.clamp(0, 1)
 
 
+def _factor_values(dataset: BaseDataset, factor: str) -> torch.Tensor:
+    """The values of ``factor`` for every item: the labels for ``"label"``, else a factor column."""
+    if factor == "label" and (dataset.factor_names is None or "label" not in dataset.factor_names):
+        if dataset.labels is None:
+            raise ValueError(f"dataset {dataset.name!r} has no labels to pair on")
+        return dataset.labels
+    if dataset.factors is None:
+        raise ValueError(
+            f"dataset {dataset.name!r} has no factors (it cannot pair on {factor!r}); "
+            "pair on the class labels with factors=('label',)"
+        )
+    return dataset.factors[:, dataset.factor_index(factor)]
+
+
 class PairSource:
     """Draws image pairs with boolean masks of the factors they share.
 
@@ -147,19 +161,27 @@ class PairSource:
 
         Each pair first picks its factor (``weights``, default uniform), then draws two different
         images with equal values of it (:func:`invwidgets.data.sample_pairs`). The mask marks
-        every listed factor the two images share.
+        every listed factor the two images share. ``"label"`` names the class labels; a dataset
+        with labels but no factors pairs on ``("label",)`` by default.
 
         Raises:
-            ValueError: if the dataset has no factors or an unknown factor is named.
+            ValueError: if the dataset has neither factors nor labels, or an unknown factor is named.
         """
-        names = tuple(factors) if factors is not None else tuple(dataset.factor_names or ())
+        if factors is not None:
+            names = tuple(factors)
+        elif dataset.factor_names:
+            names = tuple(dataset.factor_names)
+        elif dataset.labels is not None:
+            names = ("label",)
+        else:
+            names = ()
         if not names:
-            raise ValueError(f"dataset {dataset.name!r} has no factors to pair on")
-        cols = [dataset.factor_index(f) for f in names]
+            raise ValueError(f"dataset {dataset.name!r} has neither factors nor labels to pair on")
+        columns = [_factor_values(dataset, f) for f in names]
         w = torch.ones(len(names)) if weights is None else torch.as_tensor(weights, dtype=torch.float64).float()
         if w.shape != (len(names),) or bool((w < 0).any()) or not float(w.sum()) > 0:
             raise ValueError(f"weights must be {len(names)} non-negative numbers with a positive sum, got {weights!r}")
-        assert dataset.factors is not None
+        table = torch.stack(columns, dim=1)
         from invwidgets.data import sample_pairs
 
         values = dataset._values
@@ -171,9 +193,8 @@ class PairSource:
                 rows = (which == k).nonzero().flatten()
                 if rows.numel():
                     idx[rows] = sample_pairs(dataset, name, int(rows.numel()), generator)
-            fa, fb = dataset.factors[idx[:, 0]][:, cols], dataset.factors[idx[:, 1]][:, cols]
             shared = torch.zeros(n, len(names) + 1, dtype=torch.bool)
-            shared[:, : len(names)] = fa == fb
+            shared[:, : len(names)] = table[idx[:, 0]] == table[idx[:, 1]]
             return values[idx[:, 0]], values[idx[:, 1]], shared
 
         return cls(names, draw)

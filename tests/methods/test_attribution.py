@@ -72,6 +72,17 @@ def test_composed_classifier_of_a_supervised_vae():
         composed_classifier(nn.Linear(2, 2))
 
 
+def test_a_supervised_vae_is_explained_through_its_composed_classifier():
+    svae = init_parameters(SupervisedVAE(d_c=3, d_n=4), 0).eval()
+    x = torch.rand(1, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    samples = torch.rand(5, 1, 8, 8, generator=torch.Generator().manual_seed(1))
+    direct = attribution_stats(svae, x, samples, n_steps=16)
+    composed = attribution_stats(composed_classifier(svae), x, samples, n_steps=16)
+    assert direct.target == composed.target == int(svae.predict_logits(x).argmax(1))
+    assert torch.equal(direct.original, composed.original) and torch.equal(direct.samples, composed.samples)
+    assert torch.equal(attribute(svae, x, method="saliency"), attribute(composed_classifier(svae), x, method="saliency"))
+
+
 def test_smoothgrad_is_seeded_and_leaves_global_rng_alone():
     m = nn.Sequential(nn.Flatten(), nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 3))
     init_parameters(m, 0)

@@ -46,6 +46,25 @@ def test_label_pair_weights_and_errors(data):
         only_color.sample(3, 5)
 
 
+def test_label_pairs_on_a_dataset_with_labels_but_no_factors():
+    from invwidgets.data import digits
+
+    plain = digits()
+    assert plain.factors is None and plain.labels is not None
+    source = PairSource.from_labels(plain)
+    assert source.factor_names == ("label",) and source.n_factors == 2
+    x_a, x_b, shared = source.sample(64, gen(3))
+    assert shared[:, 0].all() and not shared[:, 1].any()
+    assert x_a.shape == (64, 1, 8, 8) and not torch.equal(x_a, x_b)
+    # the pairs really share the class: find the images back in the dataset
+    flat = plain.images.flatten(1)
+    ia = (x_a.flatten(1)[:, None] == flat[None]).all(2).float().argmax(1)
+    ib = (x_b.flatten(1)[:, None] == flat[None]).all(2).float().argmax(1)
+    assert torch.equal(plain.labels[ia], plain.labels[ib])
+    with pytest.raises(ValueError, match="no factors"):
+        PairSource.from_labels(plain, ("digit",))
+
+
 def test_augmentation_pairs_share_content(data):
     recolor = SketchRenderer(color_palette(8), max_shift=0, intensity=(1.0, 1.0))
     gray = data.images.max(1, keepdim=True).values  # digit shape without its colour
