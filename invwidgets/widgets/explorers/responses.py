@@ -31,10 +31,13 @@ from ...data import BaseDataset, traversal
 from ...methods.disentanglement import dci, mig
 from ...methods.response_maps import ResponseMap, posterior_histogram, response_map
 from ...methods.responses import (
+    check_scale,
     conditioned_response_matrix,
     decode_mean,
     encode_mean,
     latent_dim_of,
+    latent_std,
+    rescale,
     response,
     response_matrix,
 )
@@ -81,6 +84,12 @@ class ResponseExplorer(Explorer):
         Initial response-map grid.
     n_traversals:
         Traversals per factor of the conditioned response matrix.
+    scale:
+        Units of the response matrix M: ``"raw"`` (latent units, the default and the paper's) or
+        ``"std"`` (each responding latent's change divided by its aggregate-posterior standard
+        deviation, measured on the dataset's codes; needs a dataset), so that models whose latents
+        spread differently (an AE's codes can have std ≈ 5) are shown on one scale. The matrix
+        title says which.
     output_transform:
         Maps decoder outputs to images N×C×H×W in [0, 1] (default: clamp; the fraction clamped is
         the ``clamped`` trait, shown in the status line); models whose outputs
@@ -108,6 +117,7 @@ class ResponseExplorer(Explorer):
         radius: float = 2.0,
         resolution: int = 32,
         n_traversals: int = 10,
+        scale: str = "raw",
         output_transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
         device: torch.device | str | None = None,
         seed: int = 0,
@@ -122,8 +132,12 @@ class ResponseExplorer(Explorer):
             raise ValueError(f"span and radius must be positive, got {span} and {radius}")
         if resolution < 3:
             raise ValueError(f"resolution must be at least 3, got {resolution}")
+        check_scale(scale)
+        if scale == "std" and dataset is None:
+            raise ValueError("scale='std' needs a dataset: its codes give each latent's standard deviation")
         super().__init__(device=device)
         self.add_class("invw-response-explorer")
+        self.scale = scale
         self.model = autoencoder
         self.dataset = dataset
         self.seed = int(seed)
@@ -166,7 +180,8 @@ class ResponseExplorer(Explorer):
         names = [f"z{i}" for i in range(d)]
 
         # 1. response matrix and the cell view
-        self.matrix_fig = _figure(360, 330, "response matrix M (row j intervened, column i responds)",
+        self.matrix_fig = _figure(360, 330, "response matrix M (row j intervened, column i responds; "
+                                  + ("units of each latent's posterior std)" if scale == "std" else "raw latent units)"),
                                   xaxis=dict(title="responding latent i", dtick=1),
                                   yaxis=dict(title="intervened latent j", dtick=1, autorange="reversed"))
         self.matrix_fig.add_trace(go.Heatmap(z=np.zeros((d, d)).tolist(), x=list(range(d)), y=list(range(d)),
@@ -298,7 +313,11 @@ class ResponseExplorer(Explorer):
         d = self.latent_dim
 
         def work() -> torch.Tensor:
-            return response_matrix(self.model, d, n_samples=self.n_samples, generator=seed)
+            m = response_matrix(self.model, d, n_samples=self.n_samples, generator=seed)
+            if self.scale == "std":  # same draws as raw, columns in units of each latent's std
+                assert self.dataset is not None
+                m = rescale(m, latent_std(encode_mean(self.model, self.dataset[:][0])))
+            return m
 
         def show(m: torch.Tensor) -> None:
             self.matrix = m
@@ -522,12 +541,20 @@ class ResponseExplorer(Explorer):
         cond, scores = result
         self.conditioned, self.scores = cond, scores
         assert self.factor_fig is not None and self.scores_fig is not None
+        shown = "degenerate" if cond.degenerate else f"{scores['cds']:.3f}"
         with self.factor_fig.batch_update():
             self.factor_fig.data[0].z = cond.matrix.numpy().tolist()
             self.factor_fig.data[0].y = list(cond.factor_names)
-            self.factor_fig.layout.title.text = f"conditioned response matrix C (CDS = {scores['cds']:.3f})"
-        self.scores_fig.data[0].y = [scores["cds"], scores["mig"], scores["dci_disentanglement"],
-                                     scores["dci_completeness"], max(0.0, scores["dci_informativeness"])]
+            self.factor_fig.layout.title.text = f"conditioned response matrix C (CDS = {shown})"
+        # a degenerate CDS is not drawn as a bar (it would read as a clean 1.0): its label says why
+        self.scores_fig.data[0].y = [0.0 if cond.degenerate else scores["cds"], scores["mig"],
+                                     scores["dci_disentanglement"], scores["dci_completeness"],
+                                     max(0.0, scores["dci_informativeness"])]
+        self.scores_fig.data[0].x = ["CDS (degenerate)" if cond.degenerate else "CDS", "MIG", "DCI-D", "DCI-C",
+                                     "DCI-I"]
+        self.scores_fig.data[0].hovertext = [cond.degenerate or "", "", "", "", ""]
+        self.scores_fig.layout.title.text = ("disentanglement scores (CDS degenerate: hover its bar)"
+                                             if cond.degenerate else "disentanglement scores")
 
     def select_factor(self, name: str) -> None:
         """Show a traversal of factor ``name`` (from the current dataset sample) and its codes."""
