@@ -65,7 +65,9 @@ class InvarianceExplorer(Explorer):
 
     Traits (not synced; what the readouts show): ``index``, ``prediction`` (``{"latent",
     "closed_loop", "external"}`` → ``{"class", "probability"}``), ``sample_predictions``
-    (closed-loop classes of the resampled grid), ``source``, ``method``, ``seed``.
+    (closed-loop classes of the resampled grid), ``sample_external`` (the external classifier's
+    classes of that grid), ``sample_agreement`` (``{"closed_loop", "external"}`` → the fraction
+    of the grid that keeps the input's class, shown under the grid), ``source``, ``method``, ``seed``.
     """
 
     index = traitlets.Int(0, help="Index of the dataset image being explained (-1 for a user input)")
@@ -74,6 +76,8 @@ class InvarianceExplorer(Explorer):
     seed = traitlets.Int(0, help="Seed of the resampling sequence")
     prediction = traitlets.Dict({}, help="Predicted class and probability per classifier")
     sample_predictions = traitlets.List([], help="Closed-loop class of each resampled image")
+    sample_external = traitlets.List([], help="External classifier's class of each resampled image")
+    sample_agreement = traitlets.Dict({}, help="Fraction of the grid keeping the input's class: closed loop, external")
 
     #: Invariant samples attributed per call in the resample job.
     attribution_batch = 8
@@ -165,12 +169,14 @@ class InvarianceExplorer(Explorer):
                                                   layout=ipywidgets.Layout(width="260px"))
         self.readout = ipywidgets.HTML()
         self.readout.add_class("invw-invariance-readout")
+        self.agreement = ipywidgets.HTML()
+        self.agreement.add_class("invw-invariance-agreement")
 
         controls = ipywidgets.HBox([self.index_box, self.method_box, self.opacity_box])
         images = ipywidgets.HBox([self.original, self.sample, self.difference, self.mean_map, self.std_map,
                                   self.pixel_map])
         middle = ipywidgets.HBox([self.sliders, self.readout])
-        sampling = ipywidgets.HBox([self.source_box, self.resample_button])
+        sampling = ipywidgets.HBox([self.source_box, self.resample_button, self.agreement])
         self._containers = [controls, images, middle, sampling]
         self._controls = [self.index_box, self.method_box, self.opacity_box, self.source_box,
                           self.resample_button, self.readout]
@@ -236,6 +242,7 @@ class InvarianceExplorer(Explorer):
         images = s.images[0].float()
         with torch.no_grad():
             closed = self._f(images).argmax(1).cpu().tolist()
+            external = self.external(images).argmax(1).cpu().tolist() if self.external is not None else None
         target = int(s.label[0])
         # Batches of samples: several times faster than one call per sample (benchmarks/invariances.py),
         # with progress and a cancellation point between batches.
@@ -247,7 +254,7 @@ class InvarianceExplorer(Explorer):
             attrs.append(self._attribute(images[start : start + self.attribution_batch], target, method))
         per = torch.cat(attrs)
         return {
-            "images": images.cpu(), "closed_loop": closed, "target": target,
+            "images": images.cpu(), "closed_loop": closed, "external": external, "target": target,
             "attributions": per.cpu(), "mean": per.mean(0).cpu(), "std": per.std(0, unbiased=False).cpu(),
         }
 
@@ -277,13 +284,23 @@ class InvarianceExplorer(Explorer):
         self.readout.value = self._readout_html(r["prediction"])
 
     def _show_samples(self, r: dict[str, Any]) -> None:
-        captions = [f"→ {c}" for c in r["closed_loop"]]
+        ext = r["external"]
+        captions = [f"→ {c}" if ext is None else f"→ {c} | {e}" for c, e in zip(r["closed_loop"], ext or r["closed_loop"])]
         self.grid.set_images(r["images"], captions=captions, heatmaps=r["attributions"].sum(1))
         self.mean_map.set_image(self._x[0] if self._x is not None else None)
         self.mean_map.set_heatmap(r["mean"].sum(0))
         self.std_map.set_image(self._x[0] if self._x is not None else None)
         self.std_map.set_heatmap(r["std"].sum(0))
         self.sample_predictions = list(r["closed_loop"])
+        self.sample_external = list(ext) if ext is not None else []
+        agree = {"closed_loop": sum(c == r["target"] for c in r["closed_loop"]) / len(r["closed_loop"])}
+        if ext is not None:
+            agree["external"] = sum(e == r["target"] for e in ext) / len(ext)
+        self.sample_agreement = agree
+        parts = [f"closed loop keeps the class: {agree['closed_loop']:.0%}"]
+        if "external" in agree:
+            parts.append(f"external: {agree['external']:.0%}")
+        self.agreement.value = html.escape(" · ".join(parts)) + (" (captions: closed loop | external)" if ext else "")
 
     def _readout_html(self, pred: dict[str, dict[str, float]]) -> str:
         names = self.dataset.class_names
