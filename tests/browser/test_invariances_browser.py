@@ -80,10 +80,12 @@ def test_dragging_a_nuisance_slider_changes_the_sample_but_not_the_class(lab_pag
         arg=before, timeout=10_000,
     )
     after = lab.canvas_pixels(SAMPLE)["data"]
+    # The canvas shows what Python decoded, with its attribution heatmap blended in exactly as
+    # to_png() blends it (the red channel of the view's native-resolution picture).
     expected = lab.kernel_eval(
-        "print(','.join(map(str, explorer.sample.image[..., 0].ravel().tolist())))"
+        "print(','.join(map(str, explorer.sample._render()[..., 0].ravel().tolist())))"
     ).strip().split(",")
-    assert [int(v) for v in expected] == after[0::4]  # the canvas shows what Python decoded
+    assert [int(v) for v in expected] == after[0::4]
 
     # the latent classifier's class and probability did not move, in Python and on the page
     assert lab.kernel_eval("print(explorer.prediction['latent'])").strip() == py_before

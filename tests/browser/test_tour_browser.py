@@ -61,8 +61,22 @@ def _stable_box(lab: jlab.LabPage, selector: str, quiet: float = 0.4, timeout: f
     return box
 
 
+def _hit_box(lab: jlab.LabPage, selector: str, attempts: int = 20) -> dict:
+    """A stable box of the element whose centre really hits the element: cells rendered lazily
+    above it (the tour's image grids) can scroll the page after scroll_into_view."""
+    for _ in range(attempts):
+        _first(lab, selector).scroll_into_view_if_needed()
+        box = _stable_box(lab, selector)
+        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        hit = _first(lab, selector).evaluate(
+            "(el, p) => document.elementFromPoint(p[0], p[1]) === el", [x, y])
+        if hit:
+            return box
+    raise AssertionError(f"{selector} never came to rest in view")
+
+
 def _drag(lab: jlab.LabPage, selector: str, frac_from: float, frac_to: float, steps: int = 25):
-    box = _stable_box(lab, selector)
+    box = _hit_box(lab, selector)
     y = box["y"] + box["height"] / 2
     x0 = box["x"] + box["width"] * frac_from
     x1 = box["x"] + box["width"] * frac_to
