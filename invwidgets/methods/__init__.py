@@ -42,11 +42,13 @@ from .inversion import (  # inversion models and mutual information
     build_inversion_set,
     entropy_map,
     fit_inversions,
+    head_accuracy,
     layer_features,
     mi_over_checkpoints,
     mutual_information,
     sample_inversion,
 )
+from .inversion_diagnostics import MIFlag, diagnose, fano_lower_bound
 from .layers import INPUT, layer_output, layer_outputs, layer_shapes, list_layers, resolve_layer
 from .pairs import PairSource, SketchRenderer
 from .response_maps import ResponseMap, posterior_histogram, response_map

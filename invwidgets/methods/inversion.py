@@ -30,6 +30,7 @@ from tqdm.auto import tqdm
 from ..models.adapter import as_classifier, module_device
 from ..models.init import init_parameters
 from ..models.pixelcnn import GatedPixelCNN, InversionSet, to_levels
+from .inversion_diagnostics import MIFlag, diagnose
 from .layers import layer_outputs
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "fit_inversion_set",
     "build_inversion_set",
     "nll_bits",
+    "head_accuracy",
     "mutual_information",
     "entropy_map",
     "sample_inversion",
@@ -276,6 +278,7 @@ def fit_inversion_set(
             lr=lr, val_fraction=val_fraction, seed=int(seed), schedule=schedule, job=job, progress=progress,
             step_offset=k * epochs, total_steps=total, message=f"fit {name}",
         )
+    inversions.histories.update(histories)
     inversions.eval()
     return histories
 
@@ -364,21 +367,31 @@ class LayerMI:
     ci_high: float
     cond_entropy_bits: float
     dims: int
+    #: The diagnostics raised for this layer, including those on the whole estimate.
+    flags: list[MIFlag] = field(default_factory=list)
 
     @property
     def mi_bpd(self) -> float:
         """Î in bits per dimension."""
         return self.mi_bits / self.dims
 
-    def as_dict(self) -> dict[str, float | str]:
+    @property
+    def flagged(self) -> bool:
+        """Whether any diagnostic flags this layer's number."""
+        return bool(self.flags)
+
+    def as_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict."""
         return {"layer": self.layer, "mi_bits": self.mi_bits, "ci_low": self.ci_low, "ci_high": self.ci_high,
-                "cond_entropy_bits": self.cond_entropy_bits, "mi_bpd": self.mi_bpd}
+                "cond_entropy_bits": self.cond_entropy_bits, "mi_bpd": self.mi_bpd,
+                "flags": [f.as_dict() for f in self.flags]}
 
 
 @dataclass
 class MIEstimate:
-    """Held-out estimates: Ĥ(x) (bits per image, with interval) and Î per layer."""
+    """Held-out estimates: Ĥ(x) (bits per image, with interval) and Î per layer, with the
+    diagnostics of :mod:`~invwidgets.methods.inversion_diagnostics` (``flags``; ``unchecked``
+    says which checks could not run and why)."""
 
     h_x_bits: float
     h_x_ci: tuple[float, float]
@@ -386,6 +399,23 @@ class MIEstimate:
     layers: dict[str, LayerMI] = field(default_factory=dict)
     confidence: float = 0.95
     n_test: int = 0
+    flags: list[MIFlag] = field(default_factory=list)
+    unchecked: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def clean(self) -> bool:
+        """``True`` when no diagnostic flag was raised."""
+        return not self.flags
+
+    def attach(self, flags: Sequence[MIFlag], unchecked: Mapping[str, str] | None = None) -> MIEstimate:
+        """Set ``flags`` (and ``unchecked``) and give each layer its own flags plus those on the
+        whole estimate (``layer=None``); returns ``self``."""
+        self.flags = list(flags)
+        if unchecked is not None:
+            self.unchecked = dict(unchecked)
+        for name, r in self.layers.items():
+            r.flags = [f for f in self.flags if f.layer in (None, name)]
+        return self
 
     @property
     def h_x_bpd(self) -> float:
@@ -400,13 +430,65 @@ class MIEstimate:
         """Plain JSON-ready dict."""
         return {"h_x_bits": self.h_x_bits, "h_x_ci": list(self.h_x_ci), "h_x_bpd": self.h_x_bpd, "dims": self.dims,
                 "confidence": self.confidence, "n_test": self.n_test,
-                "layers": {k: v.as_dict() for k, v in self.layers.items()}}
+                "layers": {k: v.as_dict() for k, v in self.layers.items()},
+                "flags": [f.as_dict() for f in self.flags], "unchecked": dict(self.unchecked)}
 
 
 def _percentile_ci(boot: torch.Tensor, confidence: float) -> tuple[float, float]:
     a = (1 - confidence) / 2
     q = torch.quantile(boot, torch.tensor([a, 1 - a], dtype=boot.dtype))
     return float(q[0]), float(q[1])
+
+
+@torch.no_grad()
+def head_accuracy(classifier: nn.Module, images: torch.Tensor, labels: torch.Tensor,
+                  batch_size: int = 512) -> tuple[float, int, list[float]]:
+    """Accuracy of ``classifier``'s own head on ``(images, labels)``, the number of classes (the
+    width of its logits) and the labels' class frequencies: what :func:`mutual_information` turns
+    into Fano lower bounds."""
+    labels = torch.as_tensor(labels).long().flatten()
+    if labels.shape[0] != images.shape[0]:
+        raise ValueError(f"labels has {labels.shape[0]} entries but images has {images.shape[0]}")
+    clf = as_classifier(classifier)
+    was = clf.training
+    clf.eval()
+    try:
+        logits = torch.cat([clf.logits(images[s : s + batch_size]).float().cpu()
+                            for s in range(0, images.shape[0], batch_size)])
+    finally:
+        clf.train(was)
+    k = int(logits.shape[1])
+    if int(labels.max()) >= k or int(labels.min()) < 0:
+        raise ValueError(f"labels must lie in [0, {k - 1}] for a classifier with {k} outputs")
+    acc = float((logits.argmax(1) == labels).double().mean())
+    probs = (torch.bincount(labels, minlength=k).double() / labels.shape[0]).tolist()
+    return acc, k, probs
+
+
+def _chain(chain: bool | Sequence[str], layers: list[str]) -> list[str] | None:
+    if chain is True:
+        return list(layers)
+    if chain is False or chain is None:
+        return None
+    return [str(l) for l in chain]
+
+
+def _fano_inputs(classifier: nn.Module | None, images: torch.Tensor, labels: torch.Tensor | None,
+                 chain: list[str] | None, accuracy: Mapping[str, float] | None,
+                 num_classes: int | None) -> tuple[dict[str, float], int | None, list[float] | None, str | None]:
+    """Per-layer readout accuracies: the model's own head for every layer of the chain (the
+    logits are a function of each of them), overridden by ``accuracy``; and why the head could
+    not be read (labels that do not fit its outputs), or ``None``."""
+    acc: dict[str, float] = {}
+    probs, why = None, None
+    if labels is not None and classifier is not None and chain is not None:
+        try:
+            a, num_classes, probs = head_accuracy(classifier, images, labels)
+            acc = {l: a for l in chain}
+        except ValueError as exc:  # e.g. labels of another task than the network's outputs
+            why = f"the classifier's head could not be scored on the labels: {exc}"
+    acc.update({str(k): float(v) for k, v in (accuracy or {}).items()})
+    return acc, num_classes, probs, why
 
 
 @torch.no_grad()
@@ -420,9 +502,16 @@ def mutual_information(
     n_boot: int = 1000,
     confidence: float = 0.95,
     seed: int | torch.Generator = 0,
+    labels: torch.Tensor | None = None,
+    chain: bool | Sequence[str] = True,
+    accuracy: Mapping[str, float] | None = None,
+    num_classes: int | None = None,
+    histories: Mapping[str, Mapping[str, Any]] | None = None,
+    min_test: int = 100,
 ) -> MIEstimate:
     """Î(x; f_l(x)) = Ĥ(x) − Ĥ(x | f_l(x)) in bits on held-out ``images``, with paired bootstrap
-    intervals (the same resampled images for Ĥ(x) and Ĥ(x | h)).
+    intervals (the same resampled images for Ĥ(x) and Ĥ(x | h)) and the diagnostics of
+    :func:`~invwidgets.methods.inversion_diagnostics.diagnose` in ``flags``.
 
     Args:
         inversions: fitted models, including ``"uncond"``.
@@ -433,6 +522,16 @@ def mutual_information(
         n_boot: bootstrap resamples.
         confidence: interval coverage.
         seed: seed or generator of the bootstrap.
+        labels: the images' class labels: the classifier's own accuracy on them gives a Fano lower
+            bound for every layer of the chain.
+        chain: ``True`` (the default): ``layers`` in the order given are a feed-forward chain (each
+            a function of the one before), checked against the data-processing inequality with
+            paired intervals; a sequence names the chain; ``False`` for layers that are not one.
+        accuracy: accuracy of a readout (e.g. a probe) per layer, added to (and overriding) the
+            head's, with ``num_classes`` when no ``labels`` are given.
+        histories: fit histories per model name (default: ``inversions.histories`` when the set
+            was fitted or loaded with them), checked for overfitting.
+        min_test: fewest held-out images for an interval without a ``few_test`` flag.
     """
     images = _check_images(images)
     if images.shape[0] < 2:
@@ -453,12 +552,23 @@ def mutual_information(
     idx = torch.randint(0, n, (int(n_boot), n), generator=g)
     est = MIEstimate(h_x_bits=float(base.mean()), h_x_ci=_percentile_ci(base[idx].mean(1), confidence),
                      dims=dims, confidence=confidence, n_test=n)
+    diffs: dict[str, torch.Tensor] = {}
     for layer in layers:
         cond = nll_bits(inversions[layer], images, features[layer])
-        diff = base - cond
-        lo, hi = _percentile_ci(diff[idx].mean(1), confidence)
-        est.layers[layer] = LayerMI(layer, float(diff.mean()), lo, hi, float(cond.mean()), dims)
-    return est
+        diffs[layer] = base - cond
+        lo, hi = _percentile_ci(diffs[layer][idx].mean(1), confidence)
+        est.layers[layer] = LayerMI(layer, float(diffs[layer].mean()), lo, hi, float(cond.mean()), dims)
+    links = _chain(chain, layers)
+    present = [l for l in (links or []) if l in diffs]
+    steps = {(a, b): _percentile_ci((diffs[b] - diffs[a])[idx].mean(1), confidence)
+             for a, b in zip(present, present[1:])}
+    acc, k, probs, why = _fano_inputs(classifier, images, labels, links, accuracy, num_classes)
+    hist = histories if histories is not None else getattr(inversions, "histories", None)
+    flags, unchecked = diagnose(est, chain=links, steps=steps, histories=hist, accuracy=acc, num_classes=k,
+                                class_probs=probs, min_test=min_test)
+    if why is not None and "fano" in unchecked:
+        unchecked["fano"] = why
+    return est.attach(flags, unchecked)
 
 
 @torch.no_grad()

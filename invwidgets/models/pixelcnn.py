@@ -426,6 +426,9 @@ class InversionSet(nn.Module):
             {self._key(k): GatedPixelCNN(**pixelcnn, cond_shape=v) for k, v in cond_shapes.items()}
         )
         self.names: list[str] = list(cond_shapes)
+        #: Fit histories by model name (``train_bpd``, ``val_bpd``, ``best_epoch``), filled by fitting
+        #: and by loading a saved set; read by the overfitting diagnostic. Not part of the weights.
+        self.histories: dict[str, dict[str, Any]] = {}
 
     @staticmethod
     def _key(name: str) -> str:

@@ -172,3 +172,9 @@ def test_bad_inputs():
         nll_bits(GatedPixelCNN(image_size=4, levels=2, **SMALL), torch.zeros(2, 1, 4, 4, dtype=torch.long))
     with pytest.raises(KeyError):
         fit_inversions(Toy(), ["missing"], _bits(8, 0), levels=2, epochs=1)
+
+
+def test_fitting_keeps_the_histories_for_the_overfitting_check(toy_fit):
+    _, inv, hist, est = toy_fit
+    assert set(inv.histories) == set(inv.names) == set(hist)
+    assert "overfit" not in est.unchecked  # read from the fitted set

@@ -10,7 +10,9 @@ from torch import nn
 
 from invwidgets.data import digits, from_tensors
 from invwidgets.methods.inversion import CheckpointMI, MIEstimate, mutual_information
+from invwidgets.methods.inversion_diagnostics import diagnose
 from invwidgets.widgets.explorers import InversionExplorer
+from invwidgets.widgets.explorers.inversion import CLEAN_COLOR, FLAGGED_COLOR
 from invwidgets.zoo import load, test_split
 from invwidgets.zoo.entries_inversion import INVERSION_LAYERS
 
@@ -39,6 +41,7 @@ def explorer(shipped):
         from invwidgets.methods.inversion import LayerMI
 
         m.layers = {"fc": LayerMI("fc", 10.0 + e, 9.0 + e, 11.0 + e, 90.0, 64)}
+    est[0].attach(*diagnose(est[0]))  # n_test=0: flagged as too few test images
     ex = InversionExplorer(clf, INVERSION_LAYERS, test, inv, checkpoint_mi=CheckpointMI([0, 30], ["fc"], est),
                            n_samples=6, n_boot=50, device="cpu")
     assert ex.wait_idle(120)
@@ -51,12 +54,15 @@ def test_initial_state_matches_the_method(explorer, shipped):
     assert explorer.status == "idle" and explorer.error == ""
     assert explorer.samples.n == 6 and explorer.sample_images().shape == (6, 8, 8, 1)
     assert explorer.entropy.heatmap_limits is not None
-    direct = mutual_information(inv, clf, test.images, layers=INVERSION_LAYERS, n_boot=50, seed=0)
+    direct = mutual_information(inv, clf, test.images, layers=INVERSION_LAYERS, n_boot=50, seed=0, labels=test.labels)
     bar, ref = explorer.mi_figure.data
     assert list(bar.x) == INVERSION_LAYERS
     assert np.allclose(bar.y, [direct.mi(l) for l in INVERSION_LAYERS])
     assert np.allclose(ref.y, direct.h_x_bits)
     assert explorer.mi.as_dict() == direct.as_dict()
+    # the shipped 8x8 models pass every check that can run: clean bars, no flag line
+    assert direct.clean and "fano" not in direct.unchecked
+    assert list(bar.marker.color) == [CLEAN_COLOR] * len(INVERSION_LAYERS) and explorer.flags_note.value == ""
 
 
 def test_changing_layer_changes_samples(explorer):
@@ -95,6 +101,19 @@ def test_epoch_slider_shows_checkpoint_estimates(explorer):
     assert explorer.curves_figure.data[0].y == (10.0, 40.0)
     with pytest.raises(ValueError, match="no checkpoint"):
         explorer.show_epoch(7)
+
+
+def test_a_flagged_estimate_is_shown_as_flagged(explorer):
+    explorer.show_epoch(0)  # its estimate carries a few_test flag
+    bar = explorer.mi_figure.data[0]
+    assert list(bar.marker.color) == [FLAGGED_COLOR] and list(bar.marker.pattern.shape) == ["/"]
+    assert "FLAGGED" in bar.hovertext[0] and "held-out images" in bar.hovertext[0]
+    assert "held-out images" in explorer.flags_note.value and "flagged" in explorer.mi_figure.layout.title.text
+    curve = explorer.curves_figure.data[0]
+    assert list(curve.marker.symbol) == ["x", "circle"]
+    explorer.show_epoch(30)
+    bar = explorer.mi_figure.data[0]
+    assert list(bar.marker.color) == [CLEAN_COLOR] and explorer.flags_note.value == ""
 
 
 class Bad(nn.Module):

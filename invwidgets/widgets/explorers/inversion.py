@@ -30,6 +30,10 @@ from .inputs import check_image_batch, check_index, picker_indices
 
 __all__ = ["InversionExplorer"]
 
+#: Bar colours of a clean and of a flagged estimate (a flagged bar is also hatched).
+CLEAN_COLOR = "#4c78a8"
+FLAGGED_COLOR = "#e45756"
+
 
 class InversionExplorer(Explorer):
     """Explore what a classifier's layers keep of the input (Nash et al. 2019).
@@ -147,7 +151,9 @@ class InversionExplorer(Explorer):
         self.curves_figure: go.FigureWidget | None = None
         self.epoch_slider: ipywidgets.SelectionSlider | None = None
         self.note = ipywidgets.HTML("")
-        right: list[ipywidgets.Widget] = [self.mi_figure]
+        #: One text line per diagnostic flag of the estimate shown (empty when it is clean).
+        self.flags_note = ipywidgets.HTML("")
+        right: list[ipywidgets.Widget] = [self.mi_figure, self.flags_note]
         if checkpoint_mi is not None:
             self.curves_figure = FigureWidget(layout=dict(
                 title="Î over training", height=280, width=420, margin=dict(l=40, r=10, t=40, b=40),
@@ -155,8 +161,12 @@ class InversionExplorer(Explorer):
             for l in checkpoint_mi.layers:
                 lo_hi = checkpoint_mi.intervals(l)
                 ys = checkpoint_mi.curve(l)
+                bad = [checkpoint_mi.estimates[e].layers[l].flagged for e in checkpoint_mi.epochs]
                 self.curves_figure.add_scatter(
                     x=checkpoint_mi.epochs, y=ys, mode="lines+markers", name=l,
+                    marker=dict(symbol=["x" if b else "circle" for b in bad], size=[10 if b else 6 for b in bad]),
+                    hovertext=["; ".join(f.message for f in checkpoint_mi.estimates[e].layers[l].flags) or "no flag"
+                               for e in checkpoint_mi.epochs],
                     error_y=dict(type="data", symmetric=False, array=[hi - y for (lo, hi), y in zip(lo_hi, ys)],
                                  arrayminus=[y - lo for (lo, hi), y in zip(lo_hi, ys)]))
             self.epoch_slider = ipywidgets.SelectionSlider(options=checkpoint_mi.epochs,
@@ -226,7 +236,7 @@ class InversionExplorer(Explorer):
     def _compute_mi(self) -> MIEstimate:
         assert self.inversions is not None
         return mutual_information(self.inversions, self.classifier, self.test_set.images, layers=self.layers,
-                                  n_boot=self.n_boot, seed=self.seed)
+                                  n_boot=self.n_boot, seed=self.seed, labels=self.test_set.labels)
 
     def _request_mi(self) -> None:
         self.run_in_worker("mi", self._compute_mi, priority="batch", on_result=self._show_mi)
@@ -239,15 +249,25 @@ class InversionExplorer(Explorer):
     def _draw_bars(self, est: MIEstimate, title: str) -> None:
         names = [l for l in self.layers if l in est.layers]
         ys = [est.layers[l].mi_bits for l in names]
+        flagged = [est.layers[l].flagged for l in names]
+        hover = [f"{l}: {y:.1f} bits [{est.layers[l].ci_low:.1f}, {est.layers[l].ci_high:.1f}]"
+                 + ("<br>FLAGGED: " + "<br>".join(f.message for f in est.layers[l].flags) if bad else "")
+                 for l, y, bad in zip(names, ys, flagged)]
+        lines = [f"⚠ {f.layer or 'all layers'}: {f.message}" for f in est.flags]
+        self.flags_note.value = "<br>".join(lines) if lines else ""
         with self.mi_figure.batch_update():
             bar, ref = self.mi_figure.data
             bar.x, bar.y = names, ys
+            bar.marker = dict(color=[FLAGGED_COLOR if b else CLEAN_COLOR for b in flagged],
+                              pattern=dict(shape=["/" if b else "" for b in flagged]))
+            bar.hovertext, bar.hoverinfo = hover, "text"
             bar.error_y = dict(type="data", symmetric=False,
                                array=[est.layers[l].ci_high - y for l, y in zip(names, ys)],
                                arrayminus=[y - est.layers[l].ci_low for l, y in zip(names, ys)])
             ref.x, ref.y = names, [est.h_x_bits] * len(names)
             ref.name = f"Ĥ(x) = {est.h_x_bits:.1f} bits"
-            self.mi_figure.layout.title = title
+            n_bad = sum(flagged)
+            self.mi_figure.layout.title = title + (f" — {n_bad} flagged" if n_bad else "")
 
     def _compute_samples(self, layer: str, index: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
         assert self.inversions is not None
@@ -335,7 +355,8 @@ class InversionExplorer(Explorer):
 
     def _owned_widgets(self) -> list[ipywidgets.Widget]:
         owned: list[ipywidgets.Widget] = [self.picker, self.original, self.entropy, self.samples, self.layer_picker,
-                                          self.resample_button, self.mi_figure, self.note, *self._containers]
+                                          self.resample_button, self.mi_figure, self.note, self.flags_note,
+                                          *self._containers]
         if self.curves_figure is not None:
             owned += [self.curves_figure]
         if self.epoch_slider is not None:
