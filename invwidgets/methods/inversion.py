@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import math
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,6 +45,7 @@ __all__ = [
     "fit_pixelcnn",
     "fit_inversions",
     "fit_inversion_set",
+    "run_fits",
     "build_inversion_set",
     "nll_bits",
     "head_accuracy",
@@ -238,6 +240,81 @@ def fit_pixelcnn(
     return hist
 
 
+def _fit_task(arch: Mapping[str, Any], cond_shape: Sequence[int] | None, images: torch.Tensor,
+              h: torch.Tensor | None, fit: Mapping[str, Any], seed: int, threads: int | None = None,
+              job: Any = None, progress: bool = False, **offsets: Any) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Fit one fresh inversion model (initial weights, split and data order from ``seed``) and
+    return its CPU state and history: one job of a grid, picklable for a process pool or a
+    ``dask.distributed`` worker (``threads`` sets the worker's torch threads)."""
+    if threads is not None:
+        torch.set_num_threads(int(threads))
+    model = GatedPixelCNN(**dict(arch), cond_shape=None if cond_shape is None else tuple(cond_shape))
+    init_parameters(model, torch.Generator().manual_seed(int(seed)))
+    hist = fit_pixelcnn(model, images, h, seed=int(seed), job=job, progress=progress, **dict(fit), **offsets)
+    return {k: v.detach().cpu() for k, v in model.state_dict().items()}, hist
+
+
+def _gather(futures: dict[Any, Any], job: Any, epochs: int, poll_s: float = 0.05) -> dict[Any, Any]:
+    """Wait for ``futures`` (``concurrent.futures`` or ``dask.distributed`` ones: ``done()``,
+    ``result()``, ``cancel()``), reporting progress to ``job`` as each model finishes; when the
+    job is cancelled the pending futures are cancelled (running ones finish unseen)."""
+    pending, results = dict(futures), {}
+    total = epochs * len(futures)
+    try:
+        while pending:
+            for key in [k for k, f in pending.items() if f.done()]:
+                results[key] = pending.pop(key).result()
+                if job is not None:
+                    job.progress(epochs * len(results), total, f"fitted {len(results)}/{len(futures)} models")
+            if pending:
+                if job is not None:
+                    job.check()
+                time.sleep(poll_s)
+    except BaseException:
+        for f in pending.values():
+            f.cancel()
+        raise
+    return results
+
+
+def run_fits(
+    tasks: Mapping[Any, tuple[Sequence[int] | None, torch.Tensor | None]],
+    arch: Mapping[str, Any],
+    images: torch.Tensor,
+    fit: Mapping[str, Any],
+    seed: int,
+    *,
+    executor: Any = None,
+    worker_threads: int | None = 1,
+    job: Any = None,
+    progress: bool = False,
+) -> dict[Any, tuple[dict[str, torch.Tensor], dict[str, Any]]]:
+    """Fit one inversion model per task ``{key: (cond_shape, h)}`` (``h`` ``None`` for an
+    unconditional model), all with architecture ``arch``, budget ``fit`` and ``seed``; returns
+    ``{key: (state_dict, history)}``.
+
+    The models are independent jobs. With ``executor`` (anything with the
+    ``concurrent.futures`` ``submit`` interface: a ``ProcessPoolExecutor``, a
+    ``dask.distributed.Client``) each is submitted as one job, run with ``worker_threads`` torch
+    threads; the results equal the serial ones for the same seed (same arithmetic, so bit-equal
+    on the same machine with the same thread count). Without one they run here in turn, with
+    per-epoch progress and cancellation through ``job``.
+    """
+    epochs = int(fit.get("epochs", 30))
+    if executor is None:
+        out = {}
+        for k, (key, (shape, h)) in enumerate(tasks.items()):
+            out[key] = _fit_task(arch, shape, images, h, fit, seed, job=job, progress=progress,
+                                 step_offset=k * epochs, total_steps=epochs * len(tasks), message=f"fit {key}")
+        return out
+    if not callable(getattr(executor, "submit", None)):
+        raise TypeError(f"executor must have a concurrent.futures-style submit(), got {type(executor).__name__}")
+    futures = {key: executor.submit(_fit_task, dict(arch), None if shape is None else list(shape), images, h,
+                                    dict(fit), int(seed), worker_threads)
+               for key, (shape, h) in tasks.items()}
+    return _gather(futures, job, epochs)
+
+
 def fit_inversion_set(
     inversions: InversionSet,
     classifier: nn.Module | None,
@@ -253,11 +330,16 @@ def fit_inversion_set(
     schedule: str = "cosine",
     job: Any = None,
     progress: bool = False,
+    executor: Any = None,
+    worker_threads: int | None = 1,
+    **fit: Any,
 ) -> dict[str, Any]:
     """Fit the models of an existing :class:`InversionSet` in place (see :func:`fit_inversions`).
 
     Each model is re-initialised from ``seed`` and trained with the same budget, validation split
-    and data order. Returns ``{name: history}``.
+    and data order; ``executor`` runs them as parallel jobs (see :func:`run_fits`); further
+    keywords (``weight_decay``, ``patience``) go to :func:`fit_pixelcnn`. Returns
+    ``{name: history}`` (also kept in ``inversions.histories``).
     """
     images = _check_images(images)
     names = list(inversions.names if names is None else names)
@@ -268,16 +350,15 @@ def fit_inversion_set(
         if classifier is None:
             raise ValueError(f"pass a classifier (or features) for layers {missing}")
         feats.update(layer_features(classifier, missing, images))
+    budget = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "val_fraction": val_fraction,
+              "schedule": schedule, **fit}
+    tasks = {n: (inversions[n].cond_shape, None if n == "uncond" else feats[n]) for n in names}
+    results = run_fits(tasks, inversions.config["pixelcnn"], images, budget, int(seed), executor=executor,
+                       worker_threads=worker_threads, job=job, progress=progress)
     histories: dict[str, Any] = {}
-    total = epochs * len(names)
-    for k, name in enumerate(names):
-        model = inversions[name]
-        init_parameters(model, torch.Generator().manual_seed(int(seed)))
-        histories[name] = fit_pixelcnn(
-            model, images, None if name == "uncond" else feats[name], epochs=epochs, batch_size=batch_size,
-            lr=lr, val_fraction=val_fraction, seed=int(seed), schedule=schedule, job=job, progress=progress,
-            step_offset=k * epochs, total_steps=total, message=f"fit {name}",
-        )
+    for name in names:
+        state, histories[name] = results[name]
+        inversions[name].load_state_dict(state)
     inversions.histories.update(histories)
     inversions.eval()
     return histories
@@ -299,6 +380,9 @@ def fit_inversions(
     schedule: str = "cosine",
     job: Any = None,
     progress: bool = False,
+    executor: Any = None,
+    worker_threads: int | None = 1,
+    **fit: Any,
 ) -> tuple[InversionSet, dict[str, Any]]:
     """Fit one conditional inversion model ``p(x | f_l(x))`` per layer (and the unconditional
     twin) on ``images``, all with the same architecture, budget, initial-weight seed, validation
@@ -316,6 +400,9 @@ def fit_inversions(
         include_uncond: also fit the unconditional model under the name ``"uncond"``.
         epochs, batch_size, lr, val_fraction, seed, schedule: training budget (see :func:`fit_pixelcnn`).
         job, progress: worker job / tqdm.
+        executor, worker_threads: run the models as parallel jobs on a ``concurrent.futures``
+            executor or a ``dask.distributed.Client`` (see :func:`run_fits`); same results.
+        fit: further :func:`fit_pixelcnn` keywords (``weight_decay``, ``patience``).
 
     Returns:
         The :class:`InversionSet` (eval mode) and ``{name: history}``.
@@ -332,7 +419,7 @@ def fit_inversions(
                               pixelcnn=pixelcnn, include_uncond=include_uncond)
     hist = fit_inversion_set(inv, classifier, images, features=feats, epochs=epochs, batch_size=batch_size,
                              lr=lr, val_fraction=val_fraction, seed=seed, schedule=schedule, job=job,
-                             progress=progress)
+                             progress=progress, executor=executor, worker_threads=worker_threads, **fit)
     return inv, hist
 
 
@@ -658,43 +745,46 @@ def mi_over_checkpoints(
     epochs: int = 30,
     seed: int = 0,
     n_boot: int = 1000,
+    labels: torch.Tensor | None = None,
     job: Any = None,
     progress: bool = False,
+    executor: Any = None,
+    worker_threads: int | None = 1,
+    **fit: Any,
 ) -> tuple[CheckpointMI, dict[int, InversionSet]]:
     """Î per layer at each classifier checkpoint (epoch → model): a fresh conditional model per
-    (checkpoint, layer), one shared unconditional model, all with the same budget.
+    (checkpoint, layer), one shared unconditional model, all with the same budget and seed.
 
     ``inversions`` may hold already-fitted sets per epoch (then nothing is fitted for them; each
-    must include ``"uncond"``). Returns the estimates and the fitted sets.
+    must include ``"uncond"``). The (checkpoint, layer) models are independent jobs: ``executor``
+    (a ``concurrent.futures`` executor or a ``dask.distributed.Client``) runs them in parallel with
+    the same results (see :func:`run_fits`). ``labels`` (of ``test_images``) enable the Fano check
+    of every estimate. Returns the estimates and the fitted sets.
     """
+    train_images, test_images = _check_images(train_images, "train_images"), _check_images(test_images, "test_images")
+    layers = list(layers)
     eps = sorted(int(e) for e in checkpoints)
     fitted: dict[int, InversionSet] = dict(inversions or {})
     todo = [e for e in eps if e not in fitted]
-
-    class _Offset:  # maps each fit's progress onto the whole job
-        def __init__(self, k: int) -> None:
-            self.k = k
-
-        def check(self) -> None:
-            job.check()
-
-        def progress(self, done: float, total: float | None = None, message: str = "") -> None:
-            job.progress(self.k * (total or 0) + done, (total or 0) * len(todo), f"epoch {eps_todo[self.k]}: {message}")
-
-    eps_todo = todo
-    uncond = None
-    for k, e in enumerate(todo):
-        sub = None if job is None else _Offset(k)
-        inv, _ = fit_inversions(checkpoints[e], layers, train_images, levels=levels, pixelcnn=pixelcnn,
-                                include_uncond=uncond is None, epochs=epochs, seed=seed, job=sub, progress=progress)
-        if uncond is None:
-            uncond = inv["uncond"]
-        else:  # share the one unconditional model
-            full = InversionSet(inv.config["pixelcnn"], {"uncond": None, **{l: inv.config["cond_shapes"][l] for l in layers}})
-            full.load_state_dict({**{f"models.uncond.{k2}": v for k2, v in uncond.state_dict().items()},
-                                  **{k2: v for k2, v in inv.state_dict().items()}})
-            inv = full.eval()
-        fitted[e] = inv
-    estimates = {e: mutual_information(fitted[e], checkpoints[e], test_images, layers=layers, n_boot=n_boot, seed=seed)
+    arch = {**DEFAULT_PIXELCNN, **dict(pixelcnn or {})}
+    arch.update(in_channels=int(train_images.shape[1]), image_size=int(train_images.shape[-1]), levels=int(levels))
+    tasks: dict[Any, tuple[Sequence[int] | None, torch.Tensor | None]] = {}
+    if todo:
+        tasks["uncond"] = (None, None)
+    for e in todo:
+        feats = layer_features(checkpoints[e], layers, train_images)
+        tasks.update({(e, l): (tuple(feats[l].shape[1:]), feats[l]) for l in layers})
+    budget = {"epochs": epochs, **fit}
+    results = run_fits(tasks, arch, train_images, budget, int(seed), executor=executor,
+                       worker_threads=worker_threads, job=job, progress=progress)
+    for e in todo:
+        inv = InversionSet(arch, {"uncond": None, **{l: list(tasks[(e, l)][0] or ()) for l in layers}})
+        for name in ["uncond", *layers]:
+            state, hist = results["uncond" if name == "uncond" else (e, name)]
+            inv[name].load_state_dict(state)
+            inv.histories[name] = hist
+        fitted[e] = inv.eval()
+    estimates = {e: mutual_information(fitted[e], checkpoints[e], test_images, layers=layers, n_boot=n_boot, seed=seed,
+                                       labels=labels)
                  for e in eps}
     return CheckpointMI(eps, list(layers), estimates), fitted
