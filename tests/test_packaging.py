@@ -46,6 +46,15 @@ def test_wheel_contains_front_end_and_server_config(wheel):
     assert not any("/tests/" in n or n.startswith("tests/") for n in names)
 
 
+def test_wheel_ships_every_zoo_model_and_stays_under_50_mb(wheel):
+    from invwidgets import zoo
+
+    names = set(zipfile.ZipFile(wheel).namelist())
+    missing = [n for n in zoo.available() if f"invwidgets/zoo/weights/{n}.safetensors" not in names]
+    assert missing == []
+    assert wheel.stat().st_size < 50 * 2**20, f"wheel is {wheel.stat().st_size / 2**20:.1f} MiB"
+
+
 def test_wheel_installs_in_fresh_venv_imports_and_displays(wheel, tmp_path):
     venv = tmp_path / "venv"
     _run([sys.executable, "-m", "venv", str(venv)])
