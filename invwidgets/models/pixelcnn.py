@@ -95,9 +95,10 @@ def _horizontal_mask(k: int, first: bool) -> torch.Tensor:
 
 
 class _GatedLayer(nn.Module):
-    def __init__(self, cin: int, channels: int, k: int, first: bool) -> None:
+    def __init__(self, cin: int, channels: int, k: int, first: bool, dropout: float = 0.0) -> None:
         super().__init__()
         self.first = first
+        self.drop = nn.Dropout(dropout)  # on the gated activations (per element: keeps the masks causal)
         self.v_conv = _MaskedConv(cin, 2 * channels, (k, k), _vertical_mask(k, first))
         self.h_conv = _MaskedConv(cin, 2 * channels, (1, k), _horizontal_mask(k, first))
         self.v_to_h = nn.Conv2d(2 * channels, 2 * channels, 1)
@@ -119,7 +120,7 @@ class _GatedLayer(nn.Module):
         a = self.h_conv(h) + self.v_to_h(v_pre)
         if cond is not None:
             a = a + cond
-        out = self.h_out(self._gate(a))
+        out = self.h_out(self.drop(self._gate(a)))
         return out if self.first else h + out
 
 
@@ -136,6 +137,8 @@ class GatedPixelCNN(nn.Module):
         cond_shape: ``None`` (unconditional), ``[d]`` (vector) or ``[C, h, w]`` (spatial map), the
             shape of one conditioning item ``h``.
         cond_hidden: width of the conditioning network.
+        dropout: dropout rate on every gated layer's activations while training (0 = none; no
+            effect in eval mode, so sampling and likelihoods are unchanged).
     """
 
     def __init__(
@@ -148,6 +151,7 @@ class GatedPixelCNN(nn.Module):
         kernel_size: int = 3,
         cond_shape: Sequence[int] | None = None,
         cond_hidden: int = 64,
+        dropout: float = 0.0,
     ) -> None:
         super().__init__()
         for value, what in ((in_channels, "in_channels"), (image_size, "image_size"), (channels, "channels"),
@@ -158,6 +162,8 @@ class GatedPixelCNN(nn.Module):
             raise ValueError(f"levels must be an integer >= 2, got {levels!r}")
         if isinstance(kernel_size, bool) or not isinstance(kernel_size, int) or kernel_size < 3 or kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be an odd integer >= 3, got {kernel_size!r}")
+        if not 0.0 <= float(dropout) < 1.0:
+            raise ValueError(f"dropout must lie in [0, 1), got {dropout!r}")
         if cond_shape is not None:
             cond_shape = [int(s) for s in cond_shape]
             if len(cond_shape) not in (1, 3) or any(s < 1 for s in cond_shape):
@@ -165,12 +171,14 @@ class GatedPixelCNN(nn.Module):
         self.config: dict[str, Any] = {
             "in_channels": in_channels, "image_size": image_size, "levels": levels, "channels": channels,
             "n_layers": n_layers, "kernel_size": kernel_size, "cond_shape": cond_shape, "cond_hidden": cond_hidden,
+            "dropout": float(dropout),
         }
         self.in_channels, self.image_size, self.levels = in_channels, image_size, levels
         self.channels, self.n_layers, self.kernel_size = channels, n_layers, kernel_size
         self.cond_shape = None if cond_shape is None else tuple(cond_shape)
         self.layers = nn.ModuleList(
-            [_GatedLayer(in_channels if i == 0 else channels, channels, kernel_size, i == 0) for i in range(n_layers)]
+            [_GatedLayer(in_channels if i == 0 else channels, channels, kernel_size, i == 0, float(dropout))
+             for i in range(n_layers)]
         )
         self.head = nn.Sequential(nn.ReLU(), nn.Conv2d(channels, channels, 1), nn.ReLU(),
                                   nn.Conv2d(channels, in_channels * levels, 1))
