@@ -10,6 +10,8 @@ from torch import nn
 
 __all__ = ["SmallCNN"]
 
+_ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "elu": nn.ELU}
+
 
 class SmallCNN(nn.Module):
     """conv → ReLU → conv (stride 2, or conv → ReLU → max-pool) → ReLU → fc → ReLU → logits.
@@ -39,6 +41,11 @@ class SmallCNN(nn.Module):
         channels: the two conv widths.
         hidden: width of the penultimate layer.
         downsample: ``"stride"`` (stride-2 conv) or ``"maxpool"`` (conv then 2×2 max-pool).
+        activation: ``"relu"`` (the default) or ``"elu"`` for every non-linearity (the modules
+            keep their paths, ``features.1``, ``fc_relu``, …). ELU units cannot die: with ReLU
+            and a narrow ``hidden``, training can leave penultimate units that are negative on
+            every input, and then a representation read before the non-linearity (an IIN on
+            ``fc``) has dimensions that only matter when an edit pushes them above zero.
     """
 
     def __init__(
@@ -49,6 +56,7 @@ class SmallCNN(nn.Module):
         channels: Sequence[int] = (16, 32),
         hidden: int = 64,
         downsample: str = "stride",
+        activation: str = "relu",
     ) -> None:
         super().__init__()
         for value, what in ((in_channels, "in_channels"), (num_classes, "num_classes"), (hidden, "hidden")):
@@ -61,6 +69,9 @@ class SmallCNN(nn.Module):
             raise ValueError(f"channels must be two positive integers, got {channels!r}")
         if downsample not in ("stride", "maxpool"):
             raise ValueError(f"downsample must be 'stride' or 'maxpool', got {downsample!r}")
+        if activation not in _ACTIVATIONS:
+            raise ValueError(f"activation must be one of {tuple(_ACTIVATIONS)}, got {activation!r}")
+        act = _ACTIVATIONS[activation]
         self.config: dict[str, Any] = {
             "in_channels": in_channels,
             "image_size": image_size,
@@ -69,30 +80,32 @@ class SmallCNN(nn.Module):
             "hidden": hidden,
             "downsample": downsample,
         }
+        if activation != "relu":  # the cards of ReLU models stay as they were
+            self.config["activation"] = activation
         self.input_shape = (in_channels, image_size, image_size)
         c1, c2 = channels
         if downsample == "stride":
             self.features = nn.Sequential(
                 nn.Conv2d(in_channels, c1, 3, padding=1),
-                nn.ReLU(),
+                act(),
                 nn.Conv2d(c1, c2, 3, stride=2, padding=1),
-                nn.ReLU(),
+                act(),
             )
             side = (image_size - 1) // 2 + 1
             conv2 = "features.3"
         else:
             self.features = nn.Sequential(
                 nn.Conv2d(in_channels, c1, 3, padding=1),
-                nn.ReLU(),
+                act(),
                 nn.Conv2d(c1, c2, 3, padding=1),
-                nn.ReLU(),
+                act(),
                 nn.MaxPool2d(2),
             )
             side = image_size // 2
             conv2 = "features.4"
         self.flatten = nn.Flatten()
         self.fc = nn.Linear(c2 * side * side, hidden)
-        self.fc_relu = nn.ReLU()
+        self.fc_relu = act()
         self.logits = nn.Linear(hidden, num_classes)
         self.num_classes = num_classes
         #: Short names of the usual probe points → module paths.
