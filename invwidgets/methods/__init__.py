@@ -43,9 +43,11 @@ from .inversion import (  # inversion models and mutual information
     entropy_map,
     fit_inversions,
     head_accuracy,
+    inversion_preset,
     layer_features,
     mi_over_checkpoints,
     mutual_information,
+    run_fits,
     sample_inversion,
 )
 from .inversion_diagnostics import MIFlag, diagnose, fano_lower_bound
