@@ -28,7 +28,7 @@ from invwidgets.models.pixelcnn import InversionSet
 
 from . import locations
 
-__all__ = ["save_inversion_set", "load_inversion_set"]
+__all__ = ["card_histories", "save_inversion_set", "load_inversion_set"]
 
 
 def _json_floats(value: Any) -> Any:
@@ -97,6 +97,21 @@ def load_inversion_set(name: str, *, directory: str | Path | None = None,
     model = locations.load(name, device=device, directory=directory)
     if not isinstance(model, InversionSet):
         raise TypeError(f"zoo model {name!r} is a {type(model).__name__}, not an InversionSet")
-    histories = locations.card(name, directory).get("training", {}).get("histories", {}) or {}
-    model.histories = {str(k): _from_json_history(v) for k, v in histories.items() if isinstance(v, Mapping)}
+    model.histories = card_histories(locations.card(name, directory))
     return model
+
+
+def card_histories(card: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The fit histories a card records: ``training.histories`` of :func:`save_inversion_set`,
+    or the per-model curves of a zoo-trained set (``training.history`` with ``train_bpd`` and
+    ``val_bpd`` by model; sets trained before the training curves were kept give ``{}``)."""
+    training = card.get("training", {}) or {}
+    histories = training.get("histories")
+    if isinstance(histories, Mapping):
+        return {str(k): _from_json_history(v) for k, v in histories.items() if isinstance(v, Mapping)}
+    log = training.get("history", {}) or {}
+    train, val, best = log.get("train_bpd"), log.get("val_bpd"), log.get("best_epoch", {})
+    if not isinstance(train, Mapping) or not isinstance(val, Mapping):
+        return {}
+    return {str(k): _from_json_history({"train_bpd": train[k], "val_bpd": val[k], "best_epoch": best.get(k)})
+            for k in val if k in train}

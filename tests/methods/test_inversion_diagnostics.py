@@ -147,3 +147,15 @@ def test_mutual_information_carries_the_flags():
     est2 = mutual_information(inv, net, x, n_boot=50, chain=False, min_test=10)
     assert "data_processing" in est2.unchecked and "fano" in est2.unchecked
     assert "few_test" not in _kinds(est2.flags)
+
+
+def test_the_untrustworthy_14x14_table_raises_every_kind_it_should():
+    """Numbers of the kind a too-small budget gave on 14x14 MNIST (bits; ±1 intervals where none
+    were reported): each impossibility is flagged, on the layer where it occurs."""
+    est = _est({"input": (121.8, 120.8, 122.8), "conv1": (50.2, 49.2, 51.2), "conv2": (79.7, 78.7, 80.7),
+                "fc": (2.5, 1.5, 2.8), "logits": (-3.0, -3.4, -2.5)}, h_x=197.2, n_test=1000)
+    chain = ["input", "conv1", "conv2", "fc", "logits"]
+    flags, _ = diagnose(est, chain=chain, accuracy={l: 0.95 for l in chain}, num_classes=10)
+    got = {(f.kind, f.layer) for f in flags}
+    assert got == {("negative", "logits"), ("data_processing", "conv2"), ("fano", "fc"), ("fano", "logits"),
+                   ("identity_shortfall", None)}

@@ -54,3 +54,14 @@ def test_default_folder_is_the_users_zoo(fitted, tmp_path, monkeypatch):
     assert load_inversion_set("mine").names == inv.names
     with pytest.raises(TypeError, match="InversionSet"):
         save_inversion_set(nn.Linear(2, 2), "x", directory=tmp_path)
+
+
+def test_histories_of_zoo_trained_cards():
+    from invwidgets.zoo.inversion_io import card_histories
+
+    card = {"training": {"history": {"train_bpd": {"uncond": [None, 2.0, 1.5]}, "val_bpd": {"uncond": [3.0, 2.1, 2.4]},
+                                     "best_epoch": {"uncond": 1}}}}
+    h = card_histories(card)
+    assert math.isnan(h["uncond"]["train_bpd"][0]) and h["uncond"]["val_bpd"] == [3.0, 2.1, 2.4]
+    assert card_histories({"training": {"history": {"val_bpd": {"uncond": [1.0]}}}}) == {}  # older shipped cards
+    assert load_inversion_set("inv-digits-s0").histories == {}
