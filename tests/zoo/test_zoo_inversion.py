@@ -103,3 +103,15 @@ def test_mi_over_training(results):
                 for i in range(len(CHECKPOINT_EPOCHS))] for l in CKPT_LAYERS}
     for l in CKPT_LAYERS:
         assert mean[l][-1] > mean[l][0] + 4, (l, mean[l])
+
+
+def test_the_shipped_8x8_estimates_raise_no_diagnostic():
+    from invwidgets.methods.inversion import mutual_information
+    from invwidgets.zoo import test_split
+
+    for seed in SEEDS:
+        test = test_split(f"inv-digits-s{seed}")
+        est = mutual_information(load(f"inv-digits-s{seed}"), load(f"cnn-digits-ckpts-s{seed}").final, test.images,
+                                 layers=INVERSION_LAYERS, n_boot=200, labels=test.labels)
+        assert est.clean, [f.message for f in est.flags]
+        assert set(est.unchecked) == {"overfit"}  # the 8x8 cards keep only the validation curves
