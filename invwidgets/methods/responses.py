@@ -600,6 +600,26 @@ def _traversal_matrix(autoencoder: Any, q: torch.Tensor, rq: torch.Tensor, n_sam
     return (rt - rq[inds]).pow(2).mean(1).sqrt()  # (d intervened, d responding)
 
 
+def _factor_matrices(autoencoder: Any, x_all: torch.Tensor, trav: torch.Tensor, n_samples: int,
+                     gen: torch.Generator, batch_size: BatchSize, full: bool, progress: ProgressFn | None,
+                     done: int, total: int, message: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """The restricted response matrices of the traversals ``trav`` (T×L indices) of one factor:
+    (T, d) diagonals, or (T, d, d) full matrices when ``full``; and the codes of all T·L members.
+    All traversals are encoded, and their ``R(Q)`` computed, in one batched pass."""
+    n_traversals, length = trav.shape
+    q_all = encode_mean(autoencoder, x_all[trav.reshape(-1)], batch_size)
+    d = q_all.shape[1]
+    r_all = response(autoencoder, q_all, batch_size).reshape(n_traversals, length, d)
+    q = q_all.reshape(n_traversals, length, d)
+    mats = []
+    for t in range(n_traversals):
+        m = _traversal_matrix(autoencoder, q[t], r_all[t], n_samples, gen, batch_size)
+        mats.append(m if full else m.diagonal().clone())
+        if progress is not None:
+            progress(done + t + 1, total, message)
+    return torch.stack(mats), q_all
+
+
 def _check_counts(n_traversals: int, n_samples: int, variant: str) -> None:
     if variant not in ("mean", "minmax"):
         raise ValueError(f"variant must be 'mean' or 'minmax', got {variant!r}")
@@ -667,24 +687,14 @@ def conditioned_response_matrix(
         raise ValueError("the dataset has no factor with at least two values")
     gen = as_generator(generator)
     x_all = dataset[:][0]
-    total, done = len(positions) * n_traversals, 0
+    total = len(positions) * n_traversals
     per_factor, all_codes = [], []
-    for k in positions:
-        trav = random_traversals(dataset, k, n_traversals, gen)  # (T, L)
-        length = trav.shape[1]
-        q_all = encode_mean(autoencoder, x_all[trav.reshape(-1)], batch_size)
-        d = q_all.shape[1]
-        all_codes.append(q_all)
-        r_all = response(autoencoder, q_all, batch_size).reshape(n_traversals, length, d)
-        q_all = q_all.reshape(n_traversals, length, d)
-        mats = []
-        for t in range(n_traversals):
-            m = _traversal_matrix(autoencoder, q_all[t], r_all[t], n_samples, gen, batch_size)
-            mats.append(m if variant == "minmax" else m.diagonal().clone())
-            done += 1
-            if progress is not None:
-                progress(done, total, f"factor {dataset.factor_names[k]}")
-        per_factor.append(torch.stack(mats))  # (T, d) or (T, d, d)
+    for i, k in enumerate(positions):
+        mats, codes = _factor_matrices(autoencoder, x_all, random_traversals(dataset, k, n_traversals, gen),
+                                       n_samples, gen, batch_size, variant == "minmax",
+                                       progress, i * n_traversals, total, f"factor {dataset.factor_names[k]}")
+        per_factor.append(mats)
+        all_codes.append(codes)
     per = torch.stack(per_factor, dim=1)  # (T, K, d[, d])
     used_std = None
     if scale == "std":
