@@ -212,6 +212,10 @@ def check_scale(scale: str) -> str:
     return scale
 
 
+def _as_std(std: Any) -> torch.Tensor:
+    return torch.as_tensor(std, dtype=torch.float32).reshape(-1)
+
+
 def rescale(matrix: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
     """A response matrix (``...×d``, last axis = responding latent) in units of each responding
     latent's standard deviation: ``matrix[..., i] / std[i]``."""
@@ -652,13 +656,12 @@ def conditioned_response_matrix(
     diagonal and averages it over traversals; ``variant="minmax"`` (the earlier one) keeps the
     full matrices, takes the minimum over traversals and then the maximum over responding latents.
 
-    All traversals of a factor are encoded, and their ``R(Q)`` computed, in one batched pass; all
-    d interventions of one traversal are one batched pass.
+    Each factor's traversals are encoded (and ``R(Q)`` computed) in one pass, each traversal's d
+    interventions in one pass.
 
     Args:
         autoencoder: anything with ``encode`` and ``decode``.
-        dataset: a dataset with factors containing every traversal (e.g. :func:`~invwidgets.data.sprites`
-            or a :func:`~invwidgets.data.scene_grid`).
+        dataset: a dataset with factors containing every traversal (e.g. a :func:`~invwidgets.data.scene_grid`).
         n_traversals: T, traversals per factor (50 in the paper's code, 20 in its notebook).
         n_samples: base codes per traversal.
         generator: ``torch.Generator`` or seed of every draw.
@@ -696,10 +699,8 @@ def conditioned_response_matrix(
         per_factor.append(mats)
         all_codes.append(codes)
     per = torch.stack(per_factor, dim=1)  # (T, K, d[, d])
-    used_std = None
-    if scale == "std":
-        used_std = latent_std(torch.cat(all_codes)) if std is None else torch.as_tensor(std, dtype=torch.float32)
-        per = rescale(per, used_std)
+    used_std = None if scale == "raw" else latent_std(torch.cat(all_codes)) if std is None else _as_std(std)
+    per = per if used_std is None else rescale(per, used_std)
     matrix = per.mean(0) if variant == "mean" else per.min(dim=0).values.max(dim=-1).values
     return ConditionedResponses(
         matrix=matrix.float(),
