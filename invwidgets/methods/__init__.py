@@ -53,13 +53,17 @@ from .inversion import (  # inversion models and mutual information
 from .inversion_diagnostics import MIFlag, diagnose, fano_lower_bound
 from .layers import INPUT, layer_output, layer_outputs, layer_shapes, list_layers, resolve_layer
 from .pairs import PairSource, SketchRenderer
-from .response_maps import ResponseMap, posterior_histogram, response_map
+from .response_maps import ResponseMap, posterior_histogram, response_map, response_maps
 from .responses import (  # latent responses
     ConditionedResponses,
     causal_disentanglement_score,
     conditioned_response_matrix,
+    degenerate_reason,
     intervene,
     intervention_values,
+    latent_std,
+    pool_columns,
+    rescale,
     response,
     response_matrix,
     response_matrix_loop,

@@ -29,7 +29,7 @@ from .autoencoders import (
 from .baseline import TrunkClassifier
 from .classifiers import SmallCNN
 from .init import init_parameters
-from .losses import autoencoder_loss, bernoulli_nll, gaussian_kl, squared_error
+from .losses import autoencoder_loss, bernoulli_nll, gaussian_kl, squared_error, total_correlation
 from .pixelcnn import GatedPixelCNN, InversionSet, to_levels
 from .svae import SupervisedVAE, SVAEOutput, svae_loss, train_svae
 
@@ -56,6 +56,7 @@ __all__ = [
     "init_parameters",
     "reparameterize",
     "squared_error",
+    "total_correlation",
 ]
 __all__ += ["SupervisedVAE", "SVAEOutput", "TrunkClassifier", "svae_loss", "train_svae"]
 __all__ += ["GatedPixelCNN", "InversionSet", "to_levels"]
