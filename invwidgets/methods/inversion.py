@@ -231,15 +231,8 @@ def fit_pixelcnn(
         ht, hv = h[tr].to(dev), h[va].to(dev)
         if normalize:
             model.set_cond_normalization(ht)
-    if schedule not in ("cosine", "constant"):
-        raise ValueError(f"schedule must be 'cosine' or 'constant', got {schedule!r}")
-    opt = (torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=float(weight_decay)) if weight_decay > 0
-           else torch.optim.Adam(model.parameters(), lr=lr))
     b = min(int(batch_size), len(tr))
-    n_steps = max(1, epochs * (len(tr) // b))
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, (lambda k: 0.5 * (1.0 + math.cos(math.pi * min(k, n_steps) / n_steps))) if schedule == "cosine"
-        else (lambda k: 1.0))
+    opt, sched = _optimizer(model, lr, weight_decay, schedule, max(1, epochs * (len(tr) // b)))
 
     def val_bpd() -> float:
         return float(nll_bits(model, xv, hv).mean()) / dims
@@ -249,39 +242,63 @@ def fit_pixelcnn(
     hist: dict[str, Any] = {"train_bpd": [float("nan")], "val_bpd": [best], "best_epoch": 0}
     bar = tqdm(range(epochs), desc=message or "fit pixelcnn", disable=not progress, leave=False)
     total = total_steps if total_steps is not None else epochs
-    for epoch in bar:
-        model.train()
-        perm = torch.randperm(len(tr), generator=g)
-        tot, cnt = 0.0, 0
-        for s in range(0, len(tr) - b + 1, b):
-            idx = perm[s : s + b].to(dev)
-            loss = -model.log_prob(xt[idx], None if ht is None else ht[idx]).mean()
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            tot += float(loss.detach()) * len(idx)
-            cnt += len(idx)
+    # Dropout draws from torch's global generator: seed it from the fit's seed inside a fork, so
+    # the masks are reproducible (in any process) and the caller's random state is untouched.
+    with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
+        torch.manual_seed(g.initial_seed() + 1)
+        for epoch in bar:
+            perm = torch.randperm(len(tr), generator=g)
+            mean_loss = _train_epoch(model, xt, ht, perm, b, opt, sched, job)
+            model.eval()
+            vb = val_bpd()
+            hist["train_bpd"].append(mean_loss / math.log(2) / dims)
+            hist["val_bpd"].append(vb)
+            if vb < best:
+                best, hist["best_epoch"] = vb, epoch + 1
+                best_state = copy.deepcopy(model.state_dict())
             if job is not None:
-                job.check()
-        model.eval()
-        vb = val_bpd()
-        hist["train_bpd"].append(tot / cnt / math.log(2) / dims)
-        hist["val_bpd"].append(vb)
-        if vb < best:
-            best, hist["best_epoch"] = vb, epoch + 1
-            best_state = copy.deepcopy(model.state_dict())
-        if job is not None:
-            job.progress(step_offset + epoch + 1, total, message)
-        bar.set_postfix(val_bpd=f"{vb:.3f}")
-        if patience is not None and epoch + 1 - hist["best_epoch"] >= int(patience):
-            hist["stopped_epoch"] = epoch + 1
-            break
+                job.progress(step_offset + epoch + 1, total, message)
+            bar.set_postfix(val_bpd=f"{vb:.3f}")
+            if patience is not None and epoch + 1 - hist["best_epoch"] >= int(patience):
+                hist["stopped_epoch"] = epoch + 1
+                break
     bar.close()
     model.load_state_dict(best_state)
     model.eval()
     hist["val_bpd_best"] = best
     return hist
+
+
+def _optimizer(model: nn.Module, lr: float, weight_decay: float, schedule: str,
+               n_steps: int) -> tuple[torch.optim.Optimizer, Any]:
+    """Adam (AdamW with ``weight_decay`` > 0) and its per-step schedule (half cosine to 0 or constant)."""
+    if schedule not in ("cosine", "constant"):
+        raise ValueError(f"schedule must be 'cosine' or 'constant', got {schedule!r}")
+    opt = (torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=float(weight_decay)) if weight_decay > 0
+           else torch.optim.Adam(model.parameters(), lr=lr))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, (lambda k: 0.5 * (1.0 + math.cos(math.pi * min(k, n_steps) / n_steps))) if schedule == "cosine"
+        else (lambda k: 1.0))
+    return opt, sched
+
+
+def _train_epoch(model: GatedPixelCNN, xt: torch.Tensor, ht: torch.Tensor | None, perm: torch.Tensor, b: int,
+                 opt: torch.optim.Optimizer, sched: Any, job: Any) -> float:
+    """One pass over the training images in batches of ``b`` (order ``perm``); the mean NLL in nats."""
+    model.train()
+    tot, cnt = 0.0, 0
+    for s in range(0, len(perm) - b + 1, b):
+        idx = perm[s : s + b].to(xt.device)
+        loss = -model.log_prob(xt[idx], None if ht is None else ht[idx]).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        tot += float(loss.detach()) * len(idx)
+        cnt += len(idx)
+        if job is not None:
+            job.check()
+    return tot / cnt
 
 
 def _fit_task(arch: Mapping[str, Any], cond_shape: Sequence[int] | None, images: torch.Tensor,

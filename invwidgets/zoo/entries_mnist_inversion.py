@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from invwidgets.data import Dataset, from_tensors
-from invwidgets.methods.inversion import inversion_preset
+from invwidgets.methods.inversion import inversion_preset, layer_features
+from invwidgets.models.pixelcnn import InversionSet
 
 from .entries_inversion import (
     CHECKPOINT_EPOCHS,
@@ -36,7 +38,7 @@ from .entries_inversion import (
 from .entries_mnist_invariances import mnist_file_order
 from .registry import DATASETS, ZooEntry, register_dataset, register_entry
 
-__all__ = ["MNIST14_LEVELS", "MNIST14_SIDE", "MNIST_INV_SEEDS", "mnist14_file_order"]
+__all__ = ["MNIST14_LEVELS", "MNIST14_SIDE", "MNIST_INV_SEEDS", "class_kept", "mnist14_file_order"]
 
 MNIST14_SIDE = 14
 MNIST14_LEVELS = 17
@@ -52,6 +54,22 @@ def mnist14_file_order() -> Dataset:
     x = torch.round(x * (MNIST14_LEVELS - 1)) / (MNIST14_LEVELS - 1)
     return from_tensors(x, full.labels.clone(), class_names=full.class_names, name="mnist14",
                         levels=MNIST14_LEVELS, citation=full.info.citation, license=full.info.license)
+
+
+@torch.no_grad()
+def class_kept(inversions: InversionSet, classifier: nn.Module, reader: nn.Module, layer: str, images: torch.Tensor,
+               labels: torch.Tensor, *, seed: int = 0, batch_size: int = 50) -> float:
+    """Share of samples of ``p(x' | f_layer(x))``, one per image, that ``reader`` (an independent
+    28×28 CNN, fed the samples upsampled ×2 by nearest neighbour) assigns to the class of ``x``."""
+    g = torch.Generator().manual_seed(int(seed))
+    h = layer_features(classifier, [layer], images)[layer]
+    model, hits = inversions[layer], 0
+    reader = reader.eval()
+    for s in range(0, images.shape[0], batch_size):
+        xs = model.sample(None, h[s : s + batch_size], g, method="fast").cpu()
+        pred = reader(F.interpolate(xs, scale_factor=28 // MNIST14_SIDE, mode="nearest")).argmax(1)
+        hits += int((pred == labels[s : s + batch_size]).sum())
+    return hits / images.shape[0]
 
 
 if "mnist14" not in DATASETS:

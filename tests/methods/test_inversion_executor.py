@@ -12,7 +12,7 @@ from torch import nn
 
 from invwidgets.methods.inversion import fit_inversions, mi_over_checkpoints, mutual_information
 
-SMALL = {"channels": 4, "n_layers": 1, "cond_hidden": 8}
+SMALL = {"channels": 4, "n_layers": 2, "cond_hidden": 8, "dropout": 0.2}  # dropout: masks must follow the seed
 LAYERS = ["1", "3"]
 
 

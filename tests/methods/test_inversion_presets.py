@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from invwidgets.methods.inversion import DEFAULT_PIXELCNN, fit_inversions, fit_pixelcnn, inversion_preset
+from invwidgets.models import init_parameters
 from invwidgets.models.pixelcnn import GatedPixelCNN
 
 
@@ -81,3 +82,17 @@ def test_weight_decay_changes_the_fit():
 
     a, b = fit(0.0), fit(0.5)
     assert not torch.equal(a, b) and b.norm() < a.norm()
+
+
+def test_dropout_masks_follow_the_fit_seed_not_the_global_generator():
+    x = _bits(64, 0)
+
+    def fit(global_seed: int) -> torch.Tensor:
+        m = init_parameters(GatedPixelCNN(1, 4, 2, channels=4, n_layers=2, cond_hidden=4, dropout=0.3), 0)
+        torch.manual_seed(global_seed)
+        before = torch.random.get_rng_state()
+        fit_pixelcnn(m, x, epochs=2, seed=5)
+        assert torch.equal(torch.random.get_rng_state(), before)  # the caller's state is untouched
+        return torch.cat([p.flatten() for p in m.parameters()])
+
+    assert torch.equal(fit(1), fit(2))
