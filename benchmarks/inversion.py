@@ -10,7 +10,7 @@ serially vs on a two-worker dask LocalCluster.
    fitted serially and with ``executor=`` a ``dask.distributed`` LocalCluster of two one-thread
    workers on loopback; the results must be equal.
 
-Usage: python benchmarks/inversion.py [--n 640] [--samples 4] [--grid-epochs 2] [--skip-grid]
+Usage: python benchmarks/inversion.py [--n 640] [--samples 4] [--grid-epochs 2] [--parts fit,sampler,grid]
 """
 
 from __future__ import annotations
@@ -95,12 +95,17 @@ def main() -> None:
     p.add_argument("--n", type=int, default=640)
     p.add_argument("--samples", type=int, default=4)
     p.add_argument("--grid-epochs", type=int, default=2)
-    p.add_argument("--skip-grid", action="store_true")
+    p.add_argument("--parts", default="fit,sampler,grid", help="comma-separated: fit, sampler, grid")
     p.add_argument("--json", default="")
     args = p.parse_args()
     torch.set_num_threads(1)
-    res = {"fit": fit_times(args.n), "sampler": sampler_ratio(args.samples)}
-    if not args.skip_grid:
+    parts = set(args.parts.split(","))
+    res: dict[str, object] = {}
+    if "fit" in parts:
+        res["fit"] = fit_times(args.n)
+    if "sampler" in parts:
+        res["sampler"] = sampler_ratio(args.samples)
+    if "grid" in parts:
         res["grid"] = grid(args.grid_epochs, args.n)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
