@@ -13,6 +13,19 @@ __all__ = ["SmallCNN"]
 _ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "elu": nn.ELU}
 
 
+class MaxNormalize(nn.Module):
+    """Divide every image by its largest value (floored at ``eps``): the same digit in a dark and
+    in a bright colour becomes the same input up to its hue."""
+
+    def __init__(self, eps: float = 1e-3) -> None:
+        super().__init__()
+        self.eps = float(eps)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        peak = x.flatten(1).amax(1).clamp_min(self.eps)
+        return x / peak.reshape(-1, *([1] * (x.ndim - 1)))
+
+
 class SmallCNN(nn.Module):
     """conv → ReLU → conv (stride 2, or conv → ReLU → max-pool) → ReLU → fc → ReLU → logits.
 
@@ -46,6 +59,8 @@ class SmallCNN(nn.Module):
             and a narrow ``hidden``, training can leave penultimate units that are negative on
             every input, and then a representation read before the non-linearity (an IIN on
             ``fc``) has dimensions that only matter when an edit pushes them above zero.
+        normalize: divide each input by its maximum first (:class:`MaxNormalize`, module
+            ``norm``), so that a dark colour does not hide a digit from the classifier.
     """
 
     def __init__(
@@ -57,6 +72,7 @@ class SmallCNN(nn.Module):
         hidden: int = 64,
         downsample: str = "stride",
         activation: str = "relu",
+        normalize: bool = False,
     ) -> None:
         super().__init__()
         for value, what in ((in_channels, "in_channels"), (num_classes, "num_classes"), (hidden, "hidden")):
@@ -80,8 +96,11 @@ class SmallCNN(nn.Module):
             "hidden": hidden,
             "downsample": downsample,
         }
-        if activation != "relu":  # the cards of ReLU models stay as they were
+        if activation != "relu":  # the cards of the earlier models stay as they were
             self.config["activation"] = activation
+        if normalize:
+            self.config["normalize"] = True
+            self.norm = MaxNormalize()
         self.input_shape = (in_channels, image_size, image_size)
         c1, c2 = channels
         if downsample == "stride":
@@ -127,6 +146,8 @@ class SmallCNN(nn.Module):
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """Penultimate features (after ``fc_relu``), shape ``(N, hidden)``."""
         self._check_input(x)
+        if "normalize" in self.config:
+            x = self.norm(x)
         return self.fc_relu(self.fc(self.flatten(self.features(x))))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

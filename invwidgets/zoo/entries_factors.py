@@ -46,6 +46,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from invwidgets.data import BaseDataset, sample_pairs
+from invwidgets.data.colorful import colorful_pairs
 from invwidgets.data.digits import all_colorings
 from invwidgets.methods.factors import (
     SequentialSplit,
@@ -203,6 +204,29 @@ def init_iin(iin: FactorIIN, generator: torch.Generator) -> FactorIIN:
 
 
 # ---------------------------------------------------------------------------------------- training
+def _colorful_batches(model: FactorIIN, first: nn.Module, train_set: BaseDataset, batch: int,
+                      jitter_sd: torch.Tensor | None) -> Callable[[int, torch.Generator], Any]:
+    """Fresh ColorfulMNIST pairs every step (:func:`~invwidgets.data.colorful_pairs`: half share
+    the digit, half one new colour), encoded by the frozen first stage: an autoencoder's posterior
+    sample, or a classifier's features plus Gaussian noise of ``jitter_sd``."""
+    cols = [model.factor_index(f) for f in FACTOR_NAMES[:-1]]
+
+    @torch.no_grad()
+    def encode(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        if isinstance(first, Autoencoder):
+            return reparameterize(*first.encode_dist(x), gen)
+        z = first_stage_representation(first, x)
+        return z if jitter_sd is None else z + jitter_sd * torch.randn(z.shape, generator=gen)
+
+    def batches(step: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        p = colorful_pairs(train_set, batch, gen)  # type: ignore[arg-type]
+        mask = torch.zeros(batch, model.n_factors, dtype=torch.bool)
+        mask[:, cols] = p.shared
+        return encode(p.x_a, gen), encode(p.x_b, gen), mask
+
+    return batches
+
+
 def train_factor_iin(
     model: nn.Module,
     train_set: BaseDataset,
@@ -212,8 +236,10 @@ def train_factor_iin(
 ) -> dict[str, Any]:
     """Train a FactorIIN on the representation of the zoo model ``hyperparameters["first_stage"]``.
 
-    Hyperparameters: ``first_stage`` (zoo name), ``mode`` (``"pairs"``: pairs sharing the digit
-    or the colour, 50/50; ``"unsupervised"``), ``steps``, ``batch_size``, ``lr``, ``rho``,
+    Hyperparameters: ``first_stage`` (zoo name), ``mode`` (``"pairs"``: pairs of the dataset
+    sharing the digit or the colour, 50/50; ``"colorful"``: fresh ColorfulMNIST pairs of the
+    training digits every step, half sharing the digit and half one new colour;
+    ``"unsupervised"``), ``steps``, ``batch_size``, ``lr``, ``rho``,
     ``jitter`` (Gaussian noise of this many per-dimension standard deviations added to the
     classifier's deterministic features, a dequantisation that keeps the flow from fitting single
     points), ``jitter_scale`` (whose standard deviations: ``"total"``, over all features, the
@@ -260,6 +286,8 @@ def train_factor_iin(
     if mode == "unsupervised":
         def batches(step: int, gen: torch.Generator) -> tuple[torch.Tensor, None, None]:
             return z_of(torch.randint(0, len(train_set), (batch,), generator=gen), gen), None, None
+    elif mode == "colorful":
+        batches = _colorful_batches(model, first, train_set, batch, sd if not isinstance(first, Autoencoder) else None)
     elif mode == "pairs":
         half = batch // 2
         shared = torch.zeros(2 * half, model.n_factors, dtype=torch.bool)
@@ -399,6 +427,8 @@ def _register_iins() -> None:
 
 
 _register_iins()
+
+from . import entries_mnist_factors as _mnist  # noqa: E402, F401  (the ColorfulMNIST models)
 
 
 def train_factor_model(

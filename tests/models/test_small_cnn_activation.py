@@ -36,3 +36,13 @@ def test_elu_penultimate_units_never_vanish_and_the_split_holds():
 def test_unknown_activation_is_refused():
     with pytest.raises(ValueError, match="activation must be one of"):
         SmallCNN(activation="tanh")
+
+
+def test_normalize_divides_by_the_maximum_and_is_the_first_layer():
+    model = init_parameters(SmallCNN(in_channels=3, image_size=28, activation="elu", normalize=True), torch.Generator().manual_seed(0))
+    x = torch.rand(4, 3, 28, 28, generator=torch.Generator().manual_seed(2))
+    assert [n for n, _ in model.named_children()][0] == "norm" and model.config["normalize"] is True
+    assert torch.allclose(model(x), model(0.25 * x), atol=1e-5)  # a darker colour, the same logits
+    split = SequentialSplit(model, "fc", x[:2])
+    assert torch.allclose(split.head(split.encode(x)), model(x), atol=1e-6)
+    assert "normalize" not in SmallCNN().config
