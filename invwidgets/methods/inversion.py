@@ -71,7 +71,11 @@ def inversion_preset(image_shape: Sequence[int], levels: int, n_images: int) -> 
       image (``round(side / 4)``, 3 to 8), 32 channels (48 from 128 levels on, where the head
       predicts many more classes), conditioning width twice the channels; dropout 0.1 and AdamW
       weight decay 1e-4 as regularisation; lr 2e-3 cosine-decayed; early stopping after 5 epochs
-      without a better validation NLL; epochs chosen for about 4,000 optimiser steps, 10 to 30.
+      without a better validation NLL; epochs chosen for about 4,000 optimiser steps, 10 to 30;
+      feature maps standardised per channel (``cond_norm="channel"``): per element, the rarely
+      active positions of a conv layer on MNIST were scaled to ~170 standard deviations on test
+      images and the conv1 model "overfitted" from epoch 2 (validation 0.74 bits/dim against
+      0.02 per channel).
 
     Returns:
         ``{"pixelcnn": GatedPixelCNN keywords, "fit": fit_pixelcnn keywords}``; override either
@@ -90,7 +94,7 @@ def inversion_preset(image_shape: Sequence[int], levels: int, n_images: int) -> 
     epochs = max(10, min(30, math.ceil(4000 / steps_per_epoch)))
     del c  # channels of the image enter through in_channels, set by build_inversion_set
     return {"pixelcnn": {"channels": channels, "n_layers": n_layers, "kernel_size": 3, "cond_hidden": 2 * channels,
-                         "dropout": 0.1},
+                         "dropout": 0.1, "cond_norm": "channel"},
             "fit": {"epochs": epochs, "batch_size": 32, "lr": 2e-3, "schedule": "cosine", "weight_decay": 1e-4,
                     "patience": 5}}
 

@@ -139,6 +139,11 @@ class GatedPixelCNN(nn.Module):
         cond_hidden: width of the conditioning network.
         dropout: dropout rate on every gated layer's activations while training (0 = none; no
             effect in eval mode, so sampling and likelihoods are unchanged).
+        cond_norm: how :meth:`set_cond_normalization` standardises a spatial ``h``:
+            ``"element"`` (each element by its own mean and std, the default) or ``"channel"``
+            (each channel by the mean and std over all its positions: a position that is almost
+            never active in training, inside a channel active elsewhere, is then not scaled up
+            to hundreds of standard deviations when a new image activates it).
     """
 
     def __init__(
@@ -152,6 +157,7 @@ class GatedPixelCNN(nn.Module):
         cond_shape: Sequence[int] | None = None,
         cond_hidden: int = 64,
         dropout: float = 0.0,
+        cond_norm: str = "element",
     ) -> None:
         super().__init__()
         for value, what in ((in_channels, "in_channels"), (image_size, "image_size"), (channels, "channels"),
@@ -162,6 +168,8 @@ class GatedPixelCNN(nn.Module):
             raise ValueError(f"levels must be an integer >= 2, got {levels!r}")
         if isinstance(kernel_size, bool) or not isinstance(kernel_size, int) or kernel_size < 3 or kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be an odd integer >= 3, got {kernel_size!r}")
+        if cond_norm not in ("element", "channel"):
+            raise ValueError(f"cond_norm must be 'element' or 'channel', got {cond_norm!r}")
         if not 0.0 <= float(dropout) < 1.0:
             raise ValueError(f"dropout must lie in [0, 1), got {dropout!r}")
         if cond_shape is not None:
@@ -171,7 +179,7 @@ class GatedPixelCNN(nn.Module):
         self.config: dict[str, Any] = {
             "in_channels": in_channels, "image_size": image_size, "levels": levels, "channels": channels,
             "n_layers": n_layers, "kernel_size": kernel_size, "cond_shape": cond_shape, "cond_hidden": cond_hidden,
-            "dropout": float(dropout),
+            "dropout": float(dropout), "cond_norm": cond_norm,
         }
         self.in_channels, self.image_size, self.levels = in_channels, image_size, levels
         self.channels, self.n_layers, self.kernel_size = channels, n_layers, kernel_size
@@ -246,11 +254,18 @@ class GatedPixelCNN(nn.Module):
     @torch.no_grad()
     def set_cond_normalization(self, h: torch.Tensor) -> None:
         """Standardise future conditioning inputs with the element-wise mean and std of the
-        training features ``h`` (N × cond_shape); constant elements keep std 1."""
+        training features ``h`` (N × cond_shape), per element or per channel (``cond_norm``);
+        constant elements keep std 1."""
         h = self._check_h(h, h.shape[0])
         assert h is not None
-        std = h.std(0, unbiased=False) if h.shape[0] > 1 else torch.ones_like(h[0])
-        self.cond_mean.copy_(h.mean(0))
+        if self.config["cond_norm"] == "channel" and h.ndim == 4:
+            dims = (0, 2, 3)
+            mean = h.mean(dims, keepdim=True)[0].expand_as(h[0])
+            std = h.std(dims, unbiased=False, keepdim=True)[0].expand_as(h[0])
+        else:
+            mean = h.mean(0)
+            std = h.std(0, unbiased=False) if h.shape[0] > 1 else torch.ones_like(h[0])
+        self.cond_mean.copy_(mean)
         self.cond_std.copy_(torch.where(std > 1e-6, std, torch.ones_like(std)))
 
     # ------------------------------------------------------------------ forward

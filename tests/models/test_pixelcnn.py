@@ -126,3 +126,23 @@ def test_inversion_set_accepts_module_paths():
     assert "features.1" in inv and "fc" not in inv
     with pytest.raises(KeyError):
         inv["fc"]
+
+
+def test_channel_normalisation_of_feature_maps():
+    g = torch.Generator().manual_seed(0)
+    h = torch.rand(100, 2, 3, 3, generator=g)
+    h[:, 1, 0, 0] = 0.0
+    h[0, 1, 0, 0] = 0.01  # a position of an active channel that is (almost) never active in training
+    elem = GatedPixelCNN(1, 4, 2, channels=4, n_layers=1, cond_shape=[2, 3, 3])
+    chan = GatedPixelCNN(1, 4, 2, channels=4, n_layers=1, cond_shape=[2, 3, 3], cond_norm="channel")
+    elem.set_cond_normalization(h)
+    chan.set_cond_normalization(h)
+    assert torch.allclose(chan.cond_mean[0], h[:, 0].mean().expand(3, 3))
+    assert torch.allclose(chan.cond_std[1], h[:, 1].std(unbiased=False).expand(3, 3))
+    new = torch.zeros(1, 2, 3, 3)
+    new[0, 1, 0, 0] = 0.8  # a new image inked there
+    scaled_elem = float(((new - elem.cond_mean) / elem.cond_std)[0, 1, 0, 0])
+    scaled_chan = float(((new - chan.cond_mean) / chan.cond_std)[0, 1, 0, 0])
+    assert scaled_elem > 500 and abs(scaled_chan) < 5
+    with pytest.raises(ValueError, match="cond_norm"):
+        GatedPixelCNN(cond_norm="batch")
