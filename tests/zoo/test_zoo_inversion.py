@@ -115,3 +115,17 @@ def test_the_shipped_8x8_estimates_raise_no_diagnostic():
                                  layers=INVERSION_LAYERS, n_boot=200, labels=test.labels)
         assert est.clean, [f.message for f in est.flags]
         assert set(est.unchecked) == {"overfit"}  # the 8x8 cards keep only the validation curves
+
+
+def test_the_mnist14_recipe():
+    from invwidgets.methods.inversion import inversion_preset
+    from invwidgets.zoo import build_dataset, get_entry
+
+    data = build_dataset("mnist14")
+    assert data.images.shape == (5000, 1, 14, 14) and data.levels == 17
+    assert torch.equal(torch.round(data.images * 16), data.images * 16)  # on the 17-level grid
+    entry = get_entry("inv-mnist-s0")
+    preset = inversion_preset((1, 14, 14), 17, 4000)
+    assert {k: entry.config["pixelcnn"][k] for k in preset["pixelcnn"]} == preset["pixelcnn"]
+    assert entry.config["pixelcnn"]["cond_norm"] == "channel"
+    assert entry.config["source"]["classifier"] == "cnn-mnist14-ckpts-s0"
