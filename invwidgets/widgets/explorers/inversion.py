@@ -44,6 +44,11 @@ class InversionExplorer(Explorer):
     with bootstrap intervals and Ĥ(x) as a reference line, and — when ``checkpoint_mi`` is given —
     an epoch slider over the classifier's checkpoints with Î curves per layer.
 
+    Every estimate carries its diagnostics (:func:`~invwidgets.methods.inversion.mutual_information`,
+    read with the test set's labels for the Fano check): a flagged bar is drawn red and hatched,
+    with the reasons in its hover text, the chart title and :attr:`flags_note`; flagged
+    checkpoint points are crosses.
+
     All model work runs in the background worker. Without ``inversions`` the models are fitted
     there as a batch job (progress in the status line, cancellable with :meth:`cancel`).
 
