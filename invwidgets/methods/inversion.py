@@ -75,7 +75,12 @@ def inversion_preset(image_shape: Sequence[int], levels: int, n_images: int) -> 
       feature maps standardised per channel (``cond_norm="channel"``): per element, the rarely
       active positions of a conv layer on MNIST were scaled to ~170 standard deviations on test
       images and the conv1 model "overfitted" from epoch 2 (validation 0.74 bits/dim against
-      0.02 per channel).
+      0.02 per channel); and location-dependent conditioning (``cond_map=True``): a vector ``h``
+      (fc features, logits) is mapped to a spatial map instead of one bias broadcast over every
+      position, and every model, the unconditional twin included, gets a learned position map.
+      With a receptive field of a few pixels, a broadcast bias cannot say where the strokes of
+      the class go: on MNIST at 14×14 the broadcast fc and logits models gained 12–14 bits but
+      their samples kept the class only about 40 % of the time.
 
     Returns:
         ``{"pixelcnn": GatedPixelCNN keywords, "fit": fit_pixelcnn keywords}``; override either
@@ -94,7 +99,7 @@ def inversion_preset(image_shape: Sequence[int], levels: int, n_images: int) -> 
     epochs = max(10, min(30, math.ceil(4000 / steps_per_epoch)))
     del c  # channels of the image enter through in_channels, set by build_inversion_set
     return {"pixelcnn": {"channels": channels, "n_layers": n_layers, "kernel_size": 3, "cond_hidden": 2 * channels,
-                         "dropout": 0.1, "cond_norm": "channel"},
+                         "dropout": 0.1, "cond_norm": "channel", "cond_map": True},
             "fit": {"epochs": epochs, "batch_size": 32, "lr": 2e-3, "schedule": "cosine", "weight_decay": 1e-4,
                     "patience": 5}}
 

@@ -24,6 +24,17 @@ Conditioning (``cond_shape``):
   (conv → ReLU → resize to the image resolution → conv → ReLU), then one 1×1 conv per layer (and
   one to the head).
 
+With ``cond_map=True`` the conditioning is *location-dependent* for every model (the conditional
+PixelCNN of van den Oord et al. 2016): a vector ``h`` goes through Linear → ReLU → Linear to a
+half-resolution map (``m × ⌈H/2⌉ × ⌈W/2⌉``), ReLU, nearest upsampling to the image, conv → ReLU,
+then one 1×1 conv per layer, like the spatial path, so a class vector can say *where* ink goes,
+not only how much; and every model, the unconditional twin included, adds a learned position map
+``P`` (``cond_hidden × H × W``, zero at initialisation) to its conditioning embedding before the
+1×1 convs. The twin's conditioning is then ``P`` alone, so a conditional model given a constant
+``h`` can express exactly what the twin can (``Î ≈ 0`` for constant ``h`` still holds) and no
+model gains from position information the twin lacks. The default (``False``) keeps the
+broadcast vector conditioning and no position map (the shipped 8×8 models).
+
 The channels of one pixel are modelled independently given the previous pixels and ``h`` (a valid
 autoregressive factorisation; no sub-pixel ordering).
 
@@ -124,6 +135,23 @@ class _GatedLayer(nn.Module):
         return out if self.first else h + out
 
 
+class _PositionMap(nn.Module):
+    """A learned ``channels × side × side`` map, zero at initialisation (a deterministic reset)."""
+
+    deterministic_reset = True
+
+    def __init__(self, channels: int, side: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(channels, side, side))
+
+    def reset_parameters(self) -> None:  # noqa: D102
+        with torch.no_grad():
+            self.weight.zero_()
+
+    def forward(self) -> torch.Tensor:  # noqa: D102
+        return self.weight.unsqueeze(0)
+
+
 class GatedPixelCNN(nn.Module):
     """Conditional (or unconditional) gated PixelCNN with a categorical over pixel levels.
 
@@ -144,6 +172,10 @@ class GatedPixelCNN(nn.Module):
             (each channel by the mean and std over all its positions: a position that is almost
             never active in training, inside a channel active elsewhere, is then not scaled up
             to hundreds of standard deviations when a new image activates it).
+        cond_map: location-dependent conditioning (see the module docstring): a vector ``h`` is
+            mapped to a spatial map, and every model (the unconditional one too) adds a learned
+            position map to its conditioning. ``False`` (the default) broadcasts a vector ``h``
+            over space, with no position map.
     """
 
     def __init__(
@@ -158,6 +190,7 @@ class GatedPixelCNN(nn.Module):
         cond_hidden: int = 64,
         dropout: float = 0.0,
         cond_norm: str = "element",
+        cond_map: bool = False,
     ) -> None:
         super().__init__()
         for value, what in ((in_channels, "in_channels"), (image_size, "image_size"), (channels, "channels"),
@@ -181,6 +214,9 @@ class GatedPixelCNN(nn.Module):
             "n_layers": n_layers, "kernel_size": kernel_size, "cond_shape": cond_shape, "cond_hidden": cond_hidden,
             "dropout": float(dropout), "cond_norm": cond_norm,
         }
+        if cond_map:  # only when set, so the configs (and cards) of earlier models are unchanged
+            self.config["cond_map"] = True
+        self.cond_map = bool(cond_map)
         self.in_channels, self.image_size, self.levels = in_channels, image_size, levels
         self.channels, self.n_layers, self.kernel_size = channels, n_layers, kernel_size
         self.cond_shape = None if cond_shape is None else tuple(cond_shape)
@@ -194,21 +230,40 @@ class GatedPixelCNN(nn.Module):
         shape = [1] if self.cond_shape is None else list(self.cond_shape)
         self.register_buffer("cond_mean", torch.zeros(shape))
         self.register_buffer("cond_std", torch.ones(shape))
-        if self.cond_shape is None:
-            self.cond_net = None
-            self.cond_proj = None
-        elif len(self.cond_shape) == 1:
-            self.cond_net = nn.Sequential(nn.Linear(self.cond_shape[0], cond_hidden), nn.ReLU())
-            self.cond_proj = nn.ModuleList([nn.Linear(cond_hidden, 2 * channels) for _ in range(n_layers)]
-                                           + [nn.Linear(cond_hidden, channels)])
-        else:
-            c = self.cond_shape[0]
+        self._build_conditioning(cond_hidden)
+
+    def _build_conditioning(self, hid: int) -> None:
+        """The conditioning network and the per-layer projections (and the position map)."""
+        channels, n_layers, side = self.channels, self.n_layers, self.image_size
+        self.cond_pos = _PositionMap(hid, side) if self.cond_map else None
+        self.cond_net: nn.Module | None = None
+        self.cond_proj: nn.ModuleList | None = None
+        if self.cond_shape is None and not self.cond_map:
+            return
+        if self.cond_shape is not None and len(self.cond_shape) == 1 and not self.cond_map:
+            self.cond_net = nn.Sequential(nn.Linear(self.cond_shape[0], hid), nn.ReLU())
+            self.cond_proj = nn.ModuleList([nn.Linear(hid, 2 * channels) for _ in range(n_layers)]
+                                           + [nn.Linear(hid, channels)])
+            return
+        if self.cond_shape is not None and len(self.cond_shape) == 1:
+            m, half = self.map_channels, (side + 1) // 2
             self.cond_net = nn.ModuleDict({
-                "inp": nn.Conv2d(c, cond_hidden, 3, padding=1),
-                "out": nn.Conv2d(cond_hidden, cond_hidden, 3, padding=1),
+                "fc": nn.Linear(self.cond_shape[0], hid),
+                "map": nn.Linear(hid, m * half * half),
+                "out": nn.Conv2d(m, hid, 3, padding=1),
             })
-            self.cond_proj = nn.ModuleList([nn.Conv2d(cond_hidden, 2 * channels, 1) for _ in range(n_layers)]
-                                           + [nn.Conv2d(cond_hidden, channels, 1)])
+        elif self.cond_shape is not None:
+            self.cond_net = nn.ModuleDict({
+                "inp": nn.Conv2d(self.cond_shape[0], hid, 3, padding=1),
+                "out": nn.Conv2d(hid, hid, 3, padding=1),
+            })
+        self.cond_proj = nn.ModuleList([nn.Conv2d(hid, 2 * channels, 1) for _ in range(n_layers)]
+                                       + [nn.Conv2d(hid, channels, 1)])
+
+    @property
+    def map_channels(self) -> int:
+        """Channels of the half-resolution map a vector ``h`` is mapped to (``cond_map=True``)."""
+        return max(8, int(self.config["cond_hidden"]) // 4)
 
     # ------------------------------------------------------------------ checks
     @property
@@ -272,20 +327,34 @@ class GatedPixelCNN(nn.Module):
     def condition(self, h: torch.Tensor | None, n: int | None = None) -> list[torch.Tensor] | None:
         """Conditioning terms: one ``V c(h)`` per gated layer (``N × 2C × H × W`` spatial or
         ``N × 2C × 1 × 1`` vector), then the head term added to the stack's output (``N × C × …``);
-        ``None`` for the unconditional model."""
+        ``None`` for the unconditional model, or with ``cond_map`` its position terms
+        (``1 × 2C × H × W``, broadcast over the batch)."""
         if self.cond_shape is None:
-            return self._check_h(h, 0)
+            self._check_h(h, 0)
+            if self.cond_pos is None:
+                return None
+            assert self.cond_proj is not None
+            pos = self.cond_pos()
+            return [p(pos) for p in self.cond_proj]
         h = self._check_h(h, h.shape[0] if isinstance(h, torch.Tensor) and n is None else int(n or 0))
         assert h is not None
         assert self.cond_net is not None and self.cond_proj is not None
         h = (h - self.cond_mean) / self.cond_std
-        if len(self.cond_shape) == 1:  # type: ignore[arg-type]
+        if len(self.cond_shape) == 1 and not self.cond_map:
             e = self.cond_net(h)
             return [p(e)[:, :, None, None] for p in self.cond_proj]
-        e = F.relu(self.cond_net["inp"](h))
-        if tuple(e.shape[-2:]) != (self.image_size, self.image_size):
-            e = F.interpolate(e, size=(self.image_size, self.image_size), mode="nearest")
+        size = (self.image_size, self.image_size)
+        if len(self.cond_shape) == 1:
+            half = (self.image_size + 1) // 2
+            e = F.relu(self.cond_net["map"](F.relu(self.cond_net["fc"](h))))
+            e = F.interpolate(e.reshape(-1, self.map_channels, half, half), size=size, mode="nearest")
+        else:
+            e = F.relu(self.cond_net["inp"](h))
+            if tuple(e.shape[-2:]) != size:
+                e = F.interpolate(e, size=size, mode="nearest")
         e = F.relu(self.cond_net["out"](e))
+        if self.cond_pos is not None:
+            e = e + self.cond_pos()
         return [p(e) for p in self.cond_proj]
 
     def _inputs(self, x: torch.Tensor) -> torch.Tensor:
@@ -397,7 +466,7 @@ class GatedPixelCNN(nn.Module):
     def _sample_fast(self, x: torch.Tensor, h: torch.Tensor | None, u: torch.Tensor, t: float, job: Any) -> None:
         s = self.image_size
         rad = self.receptive_radius
-        cond = self.condition(h) if h is not None else None  # computed once, not once per pixel
+        cond = self.condition(h)  # computed once, not once per pixel (None: unconditional, no position map)
         spatial = cond is not None and cond[0].shape[-1] != 1
         for r in range(s):
             if job is not None:
@@ -423,6 +492,13 @@ class GatedPixelCNN(nn.Module):
                 x[:, :, r, col] = self._draw(logits, u[:, :, r, col], t)
 
 
+def _to_storage_dtype(module: nn.Module, state: dict[str, Any], prefix: str, local_metadata: Any) -> None:
+    """State-dict hook of an :class:`InversionSet` with ``storage_dtype="float16"``."""
+    for key, value in state.items():
+        if isinstance(value, torch.Tensor) and value.is_floating_point():
+            state[key] = value.half()
+
+
 class InversionSet(nn.Module):
     """A named collection of :class:`GatedPixelCNN` inversion models sharing one architecture:
     ``"uncond"`` (the unconditional twin) and one conditional model per layer name.
@@ -431,17 +507,26 @@ class InversionSet(nn.Module):
         pixelcnn: the shared :class:`GatedPixelCNN` keyword arguments (without ``cond_shape``).
         cond_shapes: layer name → shape of one conditioning item (``None`` only for ``"uncond"``).
         source: optional JSON description of the network the models invert (kept in ``config``).
+        storage_dtype: ``None`` (the default) or ``"float16"``: :meth:`state_dict` (and so a saved
+            file) holds every floating tensor in that dtype, half the size; the models still
+            compute in float32. Call :meth:`round_to_storage` after fitting, so the weights in
+            memory are exactly the ones a saved file gives back.
     """
 
     def __init__(self, pixelcnn: dict[str, Any], cond_shapes: dict[str, Sequence[int] | None],
-                 source: dict[str, Any] | None = None) -> None:
+                 source: dict[str, Any] | None = None, storage_dtype: str | None = None) -> None:
         super().__init__()
         if "cond_shape" in pixelcnn:
             raise ValueError("pixelcnn arguments must not contain cond_shape; pass cond_shapes")
+        if storage_dtype not in (None, "float16"):
+            raise ValueError(f"storage_dtype must be None or 'float16', got {storage_dtype!r}")
         cond_shapes = {str(k): (None if v is None else [int(s) for s in v]) for k, v in cond_shapes.items()}
         self.config: dict[str, Any] = {"pixelcnn": dict(pixelcnn), "cond_shapes": cond_shapes}
         if source is not None:
             self.config["source"] = dict(source)
+        if storage_dtype is not None:
+            self.config["storage_dtype"] = storage_dtype
+            self.register_state_dict_post_hook(_to_storage_dtype)
         #: What the models invert (e.g. ``{"classifier": zoo name, "epoch": 30}``); JSON values.
         self.source: dict[str, Any] = dict(source or {})
         # ModuleDict keys cannot contain "."; module paths like "features.1" are escaped.
@@ -452,6 +537,17 @@ class InversionSet(nn.Module):
         #: Fit histories by model name (``train_bpd``, ``val_bpd``, ``best_epoch``), filled by fitting
         #: and by loading a saved set; read by the overfitting diagnostic. Not part of the weights.
         self.histories: dict[str, dict[str, Any]] = {}
+
+    @torch.no_grad()
+    def round_to_storage(self) -> InversionSet:
+        """Round every floating parameter and buffer to ``storage_dtype`` (and back to its own
+        dtype) in place, so that saving and loading gives back exactly these weights; a no-op
+        without a storage dtype. Returns the set."""
+        if self.config.get("storage_dtype") == "float16":
+            for t in [*self.parameters(), *self.buffers()]:
+                if t.is_floating_point():
+                    t.copy_(t.half().to(t.dtype))
+        return self
 
     @staticmethod
     def _key(name: str) -> str:

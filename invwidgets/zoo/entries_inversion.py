@@ -172,6 +172,7 @@ def train_inversion_set(model: nn.Module, train_set: BaseDataset, hyperparameter
         schedule=str(hyperparameters.get("schedule", "constant")), progress=progress,
         **{k: hyperparameters[k] for k in ("weight_decay", "patience") if k in hyperparameters},
     )
+    model.round_to_storage()  # a float16-stored set: the metrics are those of the weights saved
     out = {"fit_seed": seed, "val_bpd": {k: [round(v, 5) for v in h["val_bpd"]] for k, h in hist.items()},
            "best_epoch": {k: h["best_epoch"] for k, h in hist.items()}}
     if "patience" in hyperparameters:  # the newer entries also keep what the overfitting check reads

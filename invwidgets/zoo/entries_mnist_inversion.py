@@ -60,16 +60,22 @@ def mnist14_file_order() -> Dataset:
 
 @torch.no_grad()
 def class_kept(inversions: InversionSet, classifier: nn.Module, reader: nn.Module, layer: str, images: torch.Tensor,
-               labels: torch.Tensor, *, seed: int = 0, batch_size: int = 50) -> float:
+               labels: torch.Tensor, *, seed: int = 0, batch_size: int = 50, temperature: float = 1.0) -> float:
     """Share of samples of ``p(x' | f_layer(x))``, one per image, that ``reader`` (an independent
-    28×28 CNN, fed the samples upsampled ×2 by nearest neighbour) assigns to the class of ``x``."""
+    28×28 CNN, fed the samples upsampled ×2 by nearest neighbour; or any network taking 14×14
+    inputs, fed them as they are) assigns to the class of ``x``; ``temperature`` divides the
+    sampling logits."""
     g = torch.Generator().manual_seed(int(seed))
     h = layer_features(classifier, [layer], images)[layer]
     model, hits = inversions[layer], 0
     reader = reader.eval()
     for s in range(0, images.shape[0], batch_size):
-        xs = model.sample(None, h[s : s + batch_size], g, method="fast").cpu()
-        pred = reader(F.interpolate(xs, scale_factor=28 // MNIST14_SIDE, mode="nearest")).argmax(1)
+        xs = model.sample(None, h[s : s + batch_size], g, method="fast", temperature=temperature).cpu()
+        cfg = getattr(reader, "config", None) or {}
+        side = int(cfg.get("image_size", (cfg.get("input_shape") or [28])[-1]))
+        if side != MNIST14_SIDE:
+            xs = F.interpolate(xs, scale_factor=side // MNIST14_SIDE, mode="nearest")
+        pred = reader(xs).argmax(1)
         hits += int((pred == labels[s : s + batch_size]).sum())
     return hits / images.shape[0]
 
@@ -97,17 +103,30 @@ for _seed in MNIST_INV_SEEDS:
         tags=("inversion", "mnist"),
     ))
     register_entry(ZooEntry(
+        name=f"cnn-mnist14-s{_seed}",
+        architecture="ClassifierCheckpoints",
+        config={"classifier": _CNN, "epochs": [CHECKPOINT_EPOCHS[-1]]},
+        dataset="mnist14", dataset_kwargs={},
+        train_fn=train_checkpoints, metric_fn=checkpoint_metrics,
+        hyperparameters={"batch_size": 64, "lr": 1e-3, "threads": 1},
+        primary_metric="test_accuracy", seed=_seed,
+        description=(f"SmallCNN on MNIST at 14x14, 17 levels, {CHECKPOINT_EPOCHS[-1]} epochs, the final weights only "
+                     f"(seed {_seed}; the classifier that inv-mnist-s{_seed} inverts)"),
+        tags=("inversion", "mnist"),
+    ))
+    register_entry(ZooEntry(
         name=f"inv-mnist-s{_seed}",
         architecture="InversionSet",
         config={"pixelcnn": _ARCH, "cond_shapes": {"uncond": None, **{l: _SHAPES[l] for l in INVERSION_LAYERS}},
-                "source": {"classifier": f"cnn-mnist14-ckpts-s{_seed}", "epoch": CHECKPOINT_EPOCHS[-1],
-                           "seed": _seed}},
+                "source": {"classifier": f"cnn-mnist14-s{_seed}", "epoch": CHECKPOINT_EPOCHS[-1], "seed": _seed},
+                "storage_dtype": "float16"},
         dataset="mnist14", dataset_kwargs={},
         train_fn=train_inversion_set, metric_fn=inversion_metrics,
         hyperparameters={**_FIT, "threads": 1},
         primary_metric="h_x_bpd", seed=_seed,
         description=(f"gated PixelCNN inversion models of the MNIST 14x14 CNN (seed {_seed}) + unconditional twin, "
-                     "the 14x14 preset (4 layers, 32 channels, dropout 0.1, features standardised per channel, "
-                     "AdamW wd 1e-4, lr 2e-3 cosine, patience 5, 30 epochs)"),
+                     "the 14x14 preset (4 layers, 32 channels, location-dependent conditioning, dropout 0.1, "
+                     "features standardised per channel, AdamW wd 1e-4, lr 2e-3 cosine, patience 5, 30 epochs); "
+                     "weights stored as float16"),
         tags=("inversion", "mnist"),
     ))

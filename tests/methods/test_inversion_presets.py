@@ -36,6 +36,8 @@ def test_larger_images_get_depth_regularisation_and_a_step_budget():
     assert p14["pixelcnn"]["channels"] == 32 and p28["pixelcnn"]["channels"] == 48
     for p in (p14, p28):
         assert p["pixelcnn"]["dropout"] > 0 and p["fit"]["weight_decay"] > 0 and p["fit"]["patience"] >= 1
+    assert p14["pixelcnn"]["cond_map"] is True  # location-dependent conditioning above 8x8
+    assert "cond_map" not in inversion_preset((1, 8, 8), 17, 1437)["pixelcnn"]
     assert p14["fit"]["epochs"] == 30  # 112 steps per epoch: ≈ 4000 steps would need 36, capped
     assert inversion_preset((1, 14, 14), 17, 40000)["fit"]["epochs"] == 10  # floor for big data
     with pytest.raises(ValueError, match="levels"):

@@ -127,5 +127,6 @@ def test_the_mnist14_recipe():
     entry = get_entry("inv-mnist-s0")
     preset = inversion_preset((1, 14, 14), 17, 4000)
     assert {k: entry.config["pixelcnn"][k] for k in preset["pixelcnn"]} == preset["pixelcnn"]
-    assert entry.config["pixelcnn"]["cond_norm"] == "channel"
-    assert entry.config["source"]["classifier"] == "cnn-mnist14-ckpts-s0"
+    assert entry.config["pixelcnn"]["cond_norm"] == "channel" and entry.config["pixelcnn"]["cond_map"] is True
+    assert entry.config["source"]["classifier"] == "cnn-mnist14-s0"
+    assert get_entry("cnn-mnist14-s0").config["epochs"] == [30]
