@@ -321,8 +321,10 @@ def train_factor_iin(
     }
 
 
-#: Settings of the metrics recorded in the IIN cards.
-SENSITIVITY = {"n_inputs": 100, "n_samples": 100, "seed": 0}
+#: Settings of the metrics recorded in the IIN cards. ``n_inputs`` ``None``: every test image. On
+#: the first 100 ColorfulMNIST test images alone, two seeds seemed to meet the colour and residual
+#: targets that the whole split misses (docs/methods/factors.md).
+SENSITIVITY: dict[str, int | None] = {"n_inputs": None, "n_samples": 100, "seed": 0}
 FID_SETTINGS = {"n_samples": 1000, "seed": 0}
 
 

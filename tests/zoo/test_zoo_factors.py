@@ -102,7 +102,8 @@ def test_invertibility_on_the_representations(splits):
 
 def test_sensitivity_of_the_classifier_per_factor():
     """Resampling the digit factor spreads the predictions; colour and residual barely move them
-    (paper: 2.74 / 0.19 / 0.0; targets on the mean over the three seeds: ≥ 2.0, ≤ 0.5, ≤ 0.1). From the cards, which test_iin_cards_recompute recomputes."""
+    (paper: 2.74 / 0.19 / 0.0; targets ≥ 2.0, ≤ 0.5, ≤ 0.1), on the mean over the three seeds. From
+    the cards (every test image), which test_iin_cards_recompute recomputes."""
     table = {k: [zoo.card(f"iin-cnn-color-digits-s{s}")["metrics"][f"sensitivity_{k}"] for s in FACTOR_SEEDS]
              for k in ("digit", "color", "residual")}
     mean = {k: statistics.mean(v) for k, v in table.items()}
@@ -110,6 +111,14 @@ def test_sensitivity_of_the_classifier_per_factor():
     assert mean["color"] <= 0.5, table
     assert mean["residual"] <= 0.1, table
     assert mean["digit"] > 4 * max(mean["color"], mean["residual"]), table
+
+
+@pytest.mark.parametrize("seed", [pytest.param(s, marks=[pytest.mark.xfail(strict=True, reason="residual 0.124 on seed 0")])
+                                  if s == 0 else s for s in FACTOR_SEEDS])
+def test_sensitivity_targets_per_seed(seed):
+    """The same targets seed by seed: seed 0's residual (0.124) misses; docs/methods/factors.md."""
+    m = zoo.card(f"iin-cnn-color-digits-s{seed}")["metrics"]
+    assert m["sensitivity_digit"] >= 2.0 and m["sensitivity_color"] <= 0.5 and m["sensitivity_residual"] <= 0.1, m
 
 
 def test_classifier_recipe_options(splits):

@@ -4,8 +4,11 @@
   dIINs keep a larger digit factor, docs/methods/factors.md says why), the autoencoder dIIN uses
   its estimate;
 - resampling a factor and classifying T⁻¹ gives a std of predicted labels >= 2.0 (digit),
-  <= 0.5 (colour) and <= 0.1 (residual): the targets, met on the seeds listed in TARGET_SEEDS;
-  the others are checked against their measured values (docs/methods/factors.md);
+  <= 0.5 (colour) and <= 0.1 (residual) on the whole test split: each target per seed, the ones
+  the shipped models miss marked as strict expected failures (docs/methods/factors.md says by how
+  much and why), so a retrained model that meets one shows up;
+- the residual's effect sits on the images the classifier is unsure of: below 0.1 on the most
+  confident three quarters of the test images, above it on the misclassified ones;
 - after a digit swap the classifier reads the source's digit >= 90 % of the time;
 - the autoencoder dIIN's swaps: a digit swap draws the source's digit, a colour swap moves the
   colour to the source's and keeps the digit;
@@ -18,8 +21,13 @@ import pytest
 import torch
 
 from invwidgets import zoo
-from invwidgets.methods.factors import swap_factors
-from invwidgets.zoo.entries_factors import classifier_split, estimated_sizes, first_stage_representation
+from invwidgets.methods.factors import factor_sensitivity, swap_factors
+from invwidgets.zoo.entries_factors import (
+    SENSITIVITY,
+    classifier_split,
+    estimated_sizes,
+    first_stage_representation,
+)
 from invwidgets.zoo.entries_mnist_factors import (
     MNIST_AE_IIN_SIZES,
     MNIST_CLASSIFIER_IIN_SIZES,
@@ -34,10 +42,19 @@ NAMES = (
     + [f"iin-cnn-colorful-mnist-s{s}" for s in MNIST_FACTOR_SEEDS]
     + ["ae-colorful-mnist-s0", "iin-ae-colorful-mnist-s0", "uiin-ae-colorful-mnist-s0"]
 )
-#: Seeds that meet every sensitivity target; the cards of the others are checked below at what they measure.
-TARGET_SEEDS = (0, 2)
-#: The measured sensitivities of the seeds that miss a target (colour, residual), as upper bounds.
-MISSED = {1: (0.702, 0.102)}
+#: Std of predicted labels when one factor is resampled: (comparison, target) per factor.
+TARGETS = {"digit": (">=", 2.0), "color": ("<=", 0.5), "residual": ("<=", 0.1)}
+#: (seed, factor) targets the shipped IINs miss on the whole test split (docs/methods/factors.md).
+MISSED = {(0, "color"), (1, "color"), (0, "residual"), (1, "residual"), (2, "residual")}
+
+
+def _target_cases() -> list:
+    cases = []
+    for seed in MNIST_FACTOR_SEEDS:
+        for factor in TARGETS:
+            marks = [pytest.mark.xfail(strict=True, reason="the shipped IIN misses this target")] if (seed, factor) in MISSED else []
+            cases.append(pytest.param(seed, factor, marks=marks, id=f"s{seed}-{factor}"))
+    return cases
 
 
 @pytest.fixture(scope="module")
@@ -93,16 +110,31 @@ def test_autoencoder_sizes_are_the_estimate(splits):
     assert scores["color"] > cnn_scores["color"] and cnn_scores["digit"] > scores["digit"]
 
 
-@pytest.mark.parametrize("seed", MNIST_FACTOR_SEEDS)
-def test_sensitivity_targets(seed):
+@pytest.mark.parametrize(("seed", "factor"), _target_cases())
+def test_sensitivity_targets(seed, factor):
     m = zoo.card(f"iin-cnn-colorful-mnist-s{seed}")["metrics"]
-    assert m["sensitivity_digit"] >= 2.0, m
-    if seed in TARGET_SEEDS:
-        assert m["sensitivity_color"] <= 0.5 and m["sensitivity_residual"] <= 0.1, m
-    else:  # a seed that misses a target: its card says by how much, and the test holds it there
-        color, residual = MISSED[seed]
-        assert m["sensitivity_color"] <= color + 0.01 and m["sensitivity_residual"] <= residual + 0.01, m
-    assert m["sensitivity_digit"] > 3 * max(m["sensitivity_color"], m["sensitivity_residual"])
+    op, target = TARGETS[factor]
+    value = m[f"sensitivity_{factor}"]
+    assert (value >= target) if op == ">=" else (value <= target), m
+
+
+@pytest.mark.parametrize("seed", MNIST_FACTOR_SEEDS)
+def test_sensitivities_are_ordered(seed):
+    m = zoo.card(f"iin-cnn-colorful-mnist-s{seed}")["metrics"]
+    assert m["sensitivity_digit"] > 3 * max(m["sensitivity_color"], m["sensitivity_residual"]), m
+
+
+@pytest.mark.parametrize("seed", MNIST_FACTOR_SEEDS)
+def test_residual_moves_only_the_unsure_predictions(splits, seed):
+    test = splits[1]
+    cnn, iin = zoo.load(f"cnn-colorful-mnist-s{seed}"), zoo.load(f"iin-cnn-colorful-mnist-s{seed}")
+    split = classifier_split(cnn, test.images[:2])
+    with torch.no_grad():
+        z = split.encode(test.images)
+        conf, pred = torch.softmax(split.head(z), 1).max(1)
+    std, _ = factor_sensitivity(iin, z, split.head, "residual", SENSITIVITY["n_samples"], torch.Generator().manual_seed(0))
+    assert float(std[conf > conf.quantile(0.25)].mean()) <= 0.1
+    assert float(std[pred != test.labels].mean()) > 0.1
 
 
 @pytest.mark.parametrize("seed", MNIST_FACTOR_SEEDS)
