@@ -1,9 +1,12 @@
-// invwidgets views: one plain ES module for ImageView, SampleGrid, LatentSliders and SketchPad,
-// dispatching on the `_kind` trait. No build step, nothing fetched at run time.
+// invwidgets front end: one plain ES module, the only front-end code an explorer sends. The
+// root widget (an explorer, or one view shown alone) loads its panels — child models without
+// code of their own: images, grids, sliders, sketch pads, charts, controls — and draws each by
+// its `_kind`, laid out by the root's `sections` tree. No build step, nothing fetched at run time.
 //
-// Shared here, written once: the status line (status / error / progress traits), the export
-// button, colormap drawing (the 256×3 LUT comes from Python as bytes) and the compositing
-// arithmetic of exports, which matches invwidgets/widgets/views/compose.py exactly:
+// Shared here, written once: the one status line and export button of a root, the error mark
+// of a view, colormap drawing (the 256×3 LUT comes from Python as bytes), the canvas charts
+// (plotly figure dicts built in Python) and the compositing arithmetic of exports, which
+// matches invwidgets/widgets/views/compose.py exactly:
 //   nearest source index  floor((i + 0.5) * src / dst)
 //   blend                 floor(img * (1 - a) + lut * a + 0.5)
 // The DOM class names are a contract with the browser tests; they are listed in the docstring
@@ -35,6 +38,10 @@ function el(tag, attrs = {}, ...children) {
   }
   return node;
 }
+
+/** Images and grid cells are never drawn smaller than this (CSS pixels): readable. */
+const MIN_IMAGE = 112;
+const MIN_CELL = 40;
 
 /** About one animation frame at 60 Hz: continuous controls send at most this often. */
 const FRAME_MS = 16;
@@ -149,68 +156,6 @@ function button(action, label, title, extra = {}) {
   );
 }
 
-// ---------------------------------------------------------------------------- shared parts
-
-/** The status line and export button every view has, at the bottom of the view. */
-function footer(ctx, onExport, exportTitle) {
-  const { model, on } = ctx;
-  const status = el("span", { class: "invw-status", role: "status", "aria-live": "polite" });
-  const dismiss = button("dismiss", "×", "Dismiss the error");
-  const exporter = button("export", "⤓", exportTitle);
-  const bar = el("div", { class: "invw-footer" }, status, dismiss, exporter);
-
-  // The kernel side is gone (kernel dead or restarted, or the widget closed): ipywidgets then
-  // marks the view's element "jupyter-widgets-disconnected" and fires comm_live_update; a
-  // closed comm fires comm:close. The status line must not keep saying "idle".
-  let offline = false;
-  const host = ctx.host;
-  const isDisconnected = () =>
-    Boolean(host && host.closest && host.closest(".jupyter-widgets-disconnected"));
-
-  const update = () => {
-    const state = offline ? "disconnected" : model.get("status") || "idle";
-    const error = model.get("error") || "";
-    const progress = model.get("progress") || {};
-    let text = state;
-    ctx.root.classList.toggle("invw-disconnected", offline);
-    // An error from the model that draws this view: what it shows is from an earlier request.
-    ctx.root.classList.toggle("invw-stale", !offline && state === "error");
-    if (offline) {
-      text = "not connected: the kernel is gone, re-run the cell";
-    } else if (state === "error") {
-      text = `${error || "error"} · picture not current`;
-    } else if (state === "busy") {
-      text = "busy";
-      if (progress.total) text += ` ${fmt(progress.done)}/${fmt(progress.total)}`;
-      if (progress.message) text += ` · ${progress.message}`;
-    }
-    status.dataset.status = state;
-    status.textContent = text;
-    status.title = text;
-    dismiss.hidden = state !== "error";
-  };
-  on("comm_live_update", () => {
-    offline = isDisconnected();
-    update();
-  });
-  on("comm:close", () => {
-    offline = true;
-    update();
-  });
-  on("change:status", update);
-  on("change:error", update);
-  on("change:progress", update);
-  update();
-
-  ctx.listen(dismiss, "click", () => {
-    model.set("error", "");
-    model.set("status", "idle");
-    model.save_changes();
-  });
-  ctx.listen(exporter, "click", onExport);
-  return bar;
-}
-
 /** A colour bar (the LUT drawn 256×1 and stretched) with the heatmap's limits. */
 function colorbar(ctx) {
   const canvas = el("canvas", { width: 256, height: 1 });
@@ -248,7 +193,7 @@ function renderImage(ctx) {
     const pixels = bytesOf(model.get("_pixels"));
     const ok = meta.h && pixels.length === meta.h * meta.w * meta.c;
     frame.classList.toggle("invw-empty", !ok);
-    frame.style.width = `${model.get("width")}px`;
+    frame.style.width = `${Math.max(model.get("width"), MIN_IMAGE)}px`;
 
     const hmeta = model.get("_heatmap_meta") || {};
     const index = bytesOf(model.get("_heatmap"));
@@ -289,7 +234,8 @@ function renderImage(ctx) {
 
 function renderGrid(ctx) {
   const { model, body, on, listen } = ctx;
-  const grid = el("div", { class: "invw-grid", role: "listbox" });
+  const grid = el("div", { class: "invw-grid", role: "listbox", "aria-label": ctx.label || "images",
+    "data-lm-suppress-shortcuts": "true" });
   const bar = colorbar(ctx);
   body.append(grid, bar.node);
   let cells = [];
@@ -333,8 +279,9 @@ function renderGrid(ctx) {
     }
     grid.classList.remove("invw-empty");
     if (cells.length !== n) build(n);
-    const cellWidth = model.get("cell_width");
-    grid.style.gridTemplateColumns = `repeat(${meta.ncols}, ${cellWidth}px)`;
+    const cellWidth = Math.max(model.get("cell_width"), MIN_CELL);
+    // Cells shrink (never below a third of their width) rather than overflow a narrow output.
+    grid.style.gridTemplateColumns = `repeat(${meta.ncols}, minmax(${Math.ceil(cellWidth / 3)}px, ${cellWidth}px))`;
     const size = meta.h * meta.w * meta.c;
     const captions = model.get("captions") || [];
     const hmeta = model.get("_heatmap_meta") || {};
@@ -376,6 +323,17 @@ function renderGrid(ctx) {
     if (event.key === "Enter" || event.key === " ") {
       event.preventDefault();
       select(event);
+      return;
+    }
+    // Arrow keys move the focus between cells (row-wise; up/down by a row).
+    const cell = event.target.closest(".invw-cell");
+    const ncols = (model.get("_meta") || {}).ncols || 1;
+    const step = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: ncols, ArrowUp: -ncols }[event.key];
+    if (!cell || !step) return;
+    const next = cells[Number(cell.dataset.index) + step];
+    if (next) {
+      event.preventDefault();
+      next.node.focus();
     }
   });
 
@@ -468,7 +426,8 @@ function renderSliders(ctx) {
       root.append(node);
     }
     names.forEach((name, i) => {
-      const input = el("input", { type: "range", "data-index": i, "aria-label": name });
+      const input = el("input", { type: "range", "data-index": i, "aria-label": `${name} (${groups[i]})`,
+        "data-lm-suppress-shortcuts": "true" });
       const value = el("span", { class: "invw-value" });
       const row = el(
         "div",
@@ -770,51 +729,924 @@ function renderSketch(ctx) {
   return () => downloadImageData(toImageData(buf, h, w, 1), "sketch.png");
 }
 
-// ---------------------------------------------------------------------------- entry point
+// ---------------------------------------------------------------------------- Chart
+
+/** plotly's default trace colours, so a figure looks as it would in plotly. */
+const PALETTE = ["#636efa", "#ef553b", "#00cc96", "#ab63fa", "#ffa15a", "#19d3f3", "#ff6692",
+  "#b6e880", "#ff97ff", "#fecb52"];
+/** Viridis at ten stops (sequential scales), and blue–white–red (diverging ones). */
+const VIRIDIS = [[68, 1, 84], [72, 40, 120], [62, 74, 137], [49, 104, 142], [38, 130, 142],
+  [31, 158, 137], [53, 183, 121], [109, 205, 89], [180, 222, 44], [253, 231, 37]];
+const DIVERGING = [[33, 102, 172], [103, 169, 207], [209, 229, 240], [247, 247, 247],
+  [253, 219, 199], [239, 138, 98], [178, 24, 43]];
+
+function scaleStops(name) {
+  const n = String(name || "").toLowerCase();
+  return /rdbu|bwr|diverg|picnic|balance|spectral/.test(n) ? DIVERGING : VIRIDIS;
+}
+
+function scaleColor(t, stops) {
+  const x = Math.max(0, Math.min(1, Number.isFinite(t) ? t : 0)) * (stops.length - 1);
+  const k = Math.min(Math.floor(x), stops.length - 2);
+  const f = x - k;
+  const c = stops[k].map((v, i) => Math.round(v + (stops[k + 1][i] - v) * f));
+  return `rgb(${c[0]},${c[1]},${c[2]})`;
+}
+
+/** The JupyterLab theme's colours (light fallbacks outside JupyterLab). */
+function themeColors(node) {
+  const cs = getComputedStyle(node);
+  const v = (name, fallback) => cs.getPropertyValue(name).trim() || fallback;
+  return {
+    fg: v("--jp-ui-font-color1", "#1f1f1f"),
+    fg2: v("--jp-ui-font-color2", "#616161"),
+    grid: v("--jp-border-color2", "#e0e0e0"),
+    axis: v("--jp-border-color1", "#bdbdbd"),
+    bg: v("--jp-layout-color1", "#ffffff"),
+    font: v("--jp-ui-font-family", "system-ui, sans-serif"),
+  };
+}
+
+const text = (v) => (v && typeof v === "object" ? v.text || "" : v || "");
+const arr = (v) => (Array.isArray(v) ? v : v && typeof v === "object" && v.bdata ? [] : []);
+const isNum = (v) => typeof v === "number" && Number.isFinite(v);
+
+/** "Nice" tick values covering [lo, hi] (about `n` of them). */
+function niceTicks(lo, hi, n = 5) {
+  if (!(hi > lo)) return [lo];
+  const raw = (hi - lo) / n;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) || raw;
+  const out = [];
+  for (let t = Math.ceil(lo / step - 1e-9) * step; t <= hi + 1e-9 * step; t += step) {
+    out.push(Math.abs(t) < step * 1e-9 ? 0 : t);
+  }
+  return out;
+}
+
+function errorBars(trace, n) {
+  const e = trace.error_y;
+  if (!e || e.visible === false || !Array.isArray(e.array)) return null;
+  const up = e.array;
+  const down = e.symmetric === false && Array.isArray(e.arrayminus) ? e.arrayminus : up;
+  return Array.from({ length: n }, (_, i) => [Number(down[i]) || 0, Number(up[i]) || 0]);
+}
+
+/** What each axis shows: categories (bars, heatmaps, strings) or a numeric range. */
+function chartAxes(fig) {
+  const data = (fig.data || []).filter((t) => t.visible !== false);
+  const layout = fig.layout || {};
+  const xcats = [];
+  const ycats = [];
+  let xnum = [Infinity, -Infinity];
+  let ynum = [Infinity, -Infinity];
+  const addCat = (list, v) => list.includes(String(v)) || list.push(String(v));
+  const span = (r, v) => {
+    if (isNum(v)) {
+      r[0] = Math.min(r[0], v);
+      r[1] = Math.max(r[1], v);
+    }
+  };
+  let xCategorical = (layout.xaxis || {}).type === "category";
+  let yCategorical = (layout.yaxis || {}).type === "category";
+  for (const t of data) {
+    if (t.type === "heatmap") {
+      const z = arr(t.z);
+      const rows = z.length;
+      const cols = rows ? arr(z[0]).length : 0;
+      const xs = Array.isArray(t.x) ? t.x : [...Array(cols).keys()];
+      const ys = Array.isArray(t.y) ? t.y : [...Array(rows).keys()];
+      xs.forEach((v) => addCat(xcats, v));
+      ys.forEach((v) => addCat(ycats, v));
+      xCategorical = yCategorical = true;
+      continue;
+    }
+    const ys = arr(t.y);
+    const xs = Array.isArray(t.x) ? t.x : ys.map((_, i) => i);
+    if (t.type === "bar" || xs.some((v) => typeof v === "string")) xCategorical = true;
+    xs.forEach((v) => (xCategorical ? addCat(xcats, v) : span(xnum, Number(v))));
+    const err = errorBars(t, ys.length);
+    ys.forEach((v, i) => {
+      span(ynum, Number(v));
+      if (err) {
+        span(ynum, Number(v) - err[i][0]);
+        span(ynum, Number(v) + err[i][1]);
+      }
+    });
+    if (t.type === "bar") span(ynum, 0);
+  }
+  for (const s of layout.shapes || []) {
+    if (s.yref !== "paper") {
+      span(ynum, Number(s.y0));
+      span(ynum, Number(s.y1));
+    }
+  }
+  const fix = (r, given) => {
+    if (Array.isArray(given) && given.length === 2 && isNum(given[0]) && isNum(given[1])) return given.slice();
+    if (!(r[1] >= r[0])) return [0, 1];
+    if (r[1] === r[0]) return [r[0] - 1, r[1] + 1];
+    const pad = (r[1] - r[0]) * 0.05;
+    return [r[0] - pad, r[1] + pad];
+  };
+  return {
+    x: xCategorical ? { cats: xcats } : { range: fix(xnum, (layout.xaxis || {}).range) },
+    y: yCategorical ? { cats: ycats } : { range: fix(ynum, (layout.yaxis || {}).range) },
+    yReversed: (layout.yaxis || {}).autorange === "reversed",
+  };
+}
+
+/** Legend entries: named traces, or the categories of a scatter coloured by integer labels. */
+function legendEntries(fig) {
+  const data = (fig.data || []).filter((t) => t.visible !== false && t.type !== "heatmap");
+  const entries = [];
+  data.forEach((t, i) => {
+    const colors = (t.marker || {}).color;
+    if (t.type !== "bar" && Array.isArray(colors) && categorical(colors)) {
+      [...new Set(colors)].sort((a, b) => a - b).forEach((c) => {
+        entries.push({ name: `${t.name || "label"} ${c}`, color: PALETTE[c % PALETTE.length], dot: true });
+      });
+    } else if (t.name || data.length > 1) {
+      entries.push({ name: t.name || `trace ${i}`, color: traceColor(t, i), dot: t.type !== "bar", dash: (t.line || {}).dash });
+    }
+  });
+  const show = (fig.layout || {}).showlegend;
+  return show === false ? [] : entries;
+}
+
+function categorical(values) {
+  const unique = new Set(values);
+  return values.every((v) => Number.isInteger(v) && v >= 0) && unique.size <= 20;
+}
+
+function traceColor(t, i) {
+  const m = t.marker || {};
+  if (typeof m.color === "string") return m.color;
+  if (t.line && typeof t.line.color === "string") return t.line.color;
+  return PALETTE[i % PALETTE.length];
+}
+
+function hatch(g, x, y, w, h, color) {
+  g.save();
+  g.beginPath();
+  g.rect(x, y, w, h);
+  g.clip();
+  g.strokeStyle = color;
+  g.lineWidth = 1;
+  for (let d = -h; d < w; d += 5) {
+    g.beginPath();
+    g.moveTo(x + d, y + h);
+    g.lineTo(x + d + h, y);
+    g.stroke();
+  }
+  g.restore();
+}
+
+function marker(g, symbol, x, y, size) {
+  const r = size / 2;
+  g.beginPath();
+  if (symbol === "x" || symbol === "cross") {
+    g.moveTo(x - r, y - r);
+    g.lineTo(x + r, y + r);
+    g.moveTo(x + r, y - r);
+    g.lineTo(x - r, y + r);
+    g.lineWidth = 2;
+    g.stroke();
+    return;
+  }
+  g.arc(x, y, r, 0, 2 * Math.PI);
+  g.fill();
+}
+
+/** Wrap `s` into lines of at most `width` pixels (at most `max` lines). */
+function wrapText(g, s, width, max = 2) {
+  const words = String(s).split(/\s+/);
+  const lines = [];
+  let line = "";
+  for (const w of words) {
+    const next = line ? `${line} ${w}` : w;
+    if (g.measureText(next).width > width && line) {
+      lines.push(line);
+      line = w;
+    } else {
+      line = next;
+    }
+  }
+  if (line) lines.push(line);
+  if (lines.length > max) {
+    lines.length = max;
+    lines[max - 1] += " …";
+  }
+  return lines;
+}
+
+/** Draw a figure dict on `canvas` (CSS size w×h); returns the hit regions of its points. */
+function drawFigure(canvas, fig, w, h, colors) {
+  const dpr = window.devicePixelRatio || 1;
+  canvas.width = Math.round(w * dpr);
+  canvas.height = Math.round(h * dpr);
+  canvas.style.width = `${w}px`;
+  canvas.style.height = `${h}px`;
+  const g = canvas.getContext("2d");
+  g.setTransform(dpr, 0, 0, dpr, 0, 0);
+  g.clearRect(0, 0, w, h);
+  const layout = fig.layout || {};
+  const data = (fig.data || []).filter((t) => t.visible !== false);
+  const font = (size, bold) => `${bold ? "600 " : ""}${size}px ${colors.font}`;
+  const hits = [];
+
+  // title and legend, top
+  let top = 6;
+  g.fillStyle = colors.fg;
+  g.font = font(12, true);
+  g.textBaseline = "top";
+  for (const line of wrapText(g, text(layout.title), w - 12)) {
+    g.fillText(line, 6, top);
+    top += 15;
+  }
+  const legend = legendEntries(fig);
+  g.font = font(11);
+  let lx = 6;
+  if (legend.length) top += 2;
+  for (const e of legend) {
+    const lw = 16 + g.measureText(e.name).width + 10;
+    if (lx + lw > w && lx > 6) {
+      lx = 6;
+      top += 14;
+    }
+    g.fillStyle = e.color;
+    g.strokeStyle = e.color;
+    if (e.dot) {
+      g.beginPath();
+      g.arc(lx + 5, top + 6, 4, 0, 2 * Math.PI);
+      g.fill();
+    } else {
+      g.fillRect(lx, top + 2, 10, 8);
+    }
+    g.fillStyle = colors.fg2;
+    g.fillText(e.name, lx + 14, top);
+    lx += lw;
+  }
+  if (legend.length) top += 16;
+  top += 4;
+
+  // axes
+  const axes = chartAxes(fig);
+  const heat = data.find((t) => t.type === "heatmap");
+  const xTitle = text((layout.xaxis || {}).title);
+  const yTitle = text((layout.yaxis || {}).title);
+  g.font = font(10);
+  const yLabels = axes.y.cats ? axes.y.cats : niceTicks(...axes.y.range).map(fmt);
+  const yLabelWidth = Math.min(90, Math.max(12, ...yLabels.map((s) => g.measureText(String(s)).width)));
+  const left = 8 + (yTitle ? 14 : 0) + yLabelWidth + 4;
+  const right = w - (heat ? 44 : 10);
+  const bottom = h - (xTitle ? 30 : 18);
+  const plotW = Math.max(10, right - left);
+  const plotH = Math.max(10, bottom - top);
+
+  const xPos = (v, i) => {
+    if (axes.x.cats) {
+      const k = axes.x.cats.indexOf(String(v));
+      return left + ((k < 0 ? i : k) + 0.5) * (plotW / Math.max(1, axes.x.cats.length));
+    }
+    const [a, b] = axes.x.range;
+    return left + ((Number(v) - a) / (b - a)) * plotW;
+  };
+  const yPos = (v, i) => {
+    if (axes.y.cats) {
+      const n = Math.max(1, axes.y.cats.length);
+      let k = axes.y.cats.indexOf(String(v));
+      if (k < 0) k = i;
+      const slot = axes.yReversed ? k : n - 1 - k;
+      return top + (slot + 0.5) * (plotH / n);
+    }
+    const [a, b] = axes.y.range;
+    const t = (Number(v) - a) / (b - a);
+    return axes.yReversed ? top + t * plotH : bottom - t * plotH;
+  };
+
+  // grid and tick labels
+  g.strokeStyle = colors.grid;
+  g.fillStyle = colors.fg2;
+  g.lineWidth = 1;
+  g.textBaseline = "middle";
+  g.textAlign = "right";
+  const yTicks = axes.y.cats ? axes.y.cats.map((c, i) => [yPos(c, i), c]) : niceTicks(...axes.y.range).map((t) => [yPos(t), fmt(t)]);
+  const yEvery = Math.max(1, Math.ceil((12 * yTicks.length) / plotH));
+  yTicks.forEach(([y, label], i) => {
+    if (!axes.y.cats) {
+      g.beginPath();
+      g.moveTo(left, Math.round(y) + 0.5);
+      g.lineTo(right, Math.round(y) + 0.5);
+      g.stroke();
+    }
+    if (i % yEvery === 0) g.fillText(String(label), left - 4, y);
+  });
+  g.textAlign = "center";
+  g.textBaseline = "top";
+  const xTicks = axes.x.cats ? axes.x.cats.map((c, i) => [xPos(c, i), c]) : niceTicks(...axes.x.range).map((t) => [xPos(t), fmt(t)]);
+  const widest = Math.max(1, ...xTicks.map(([, l]) => g.measureText(String(l)).width + 6));
+  const xEvery = Math.max(1, Math.ceil((widest * xTicks.length) / plotW));
+  xTicks.forEach(([x, label], i) => {
+    if (!axes.x.cats) {
+      g.beginPath();
+      g.moveTo(Math.round(x) + 0.5, top);
+      g.lineTo(Math.round(x) + 0.5, bottom);
+      g.stroke();
+    }
+    if (i % xEvery === 0) g.fillText(String(label), x, bottom + 3);
+  });
+  g.strokeStyle = colors.axis;
+  g.beginPath();
+  g.moveTo(left + 0.5, top);
+  g.lineTo(left + 0.5, bottom + 0.5);
+  g.lineTo(right, bottom + 0.5);
+  g.stroke();
+  g.fillStyle = colors.fg;
+  g.font = font(11);
+  if (xTitle) g.fillText(xTitle, left + plotW / 2, h - 15);
+  if (yTitle) {
+    g.save();
+    g.translate(10, top + plotH / 2);
+    g.rotate(-Math.PI / 2);
+    g.textBaseline = "middle";
+    g.fillText(yTitle, 0, 0);
+    g.restore();
+  }
+
+  // traces
+  const bars = data.filter((t) => t.type === "bar");
+  const slotW = axes.x.cats ? plotW / Math.max(1, axes.x.cats.length) : 0;
+  const barW = (slotW * 0.8) / Math.max(1, bars.length);
+  data.forEach((t, ti) => {
+    const index = (fig.data || []).indexOf(t);
+    if (t.type === "heatmap") {
+      const z = arr(t.z);
+      const flat = z.flat().filter(isNum);
+      const zmin = isNum(t.zmin) ? t.zmin : Math.min(...flat);
+      const zmax = isNum(t.zmax) ? t.zmax : Math.max(...flat);
+      const stops = scaleStops(t.colorscale);
+      const cw = plotW / Math.max(1, axes.x.cats.length);
+      const ch = plotH / Math.max(1, axes.y.cats.length);
+      const xs = Array.isArray(t.x) ? t.x : null;
+      const ys = Array.isArray(t.y) ? t.y : null;
+      z.forEach((rowValues, r) => arr(rowValues).forEach((v, c) => {
+        const cx = xPos(xs ? xs[c] : c, c);
+        const cy = yPos(ys ? ys[r] : r, r);
+        g.fillStyle = isNum(v) ? scaleColor((v - zmin) / (zmax - zmin || 1), stops) : colors.grid;
+        g.fillRect(cx - cw / 2, cy - ch / 2, cw + 0.5, ch + 0.5);
+        hits.push({ trace: index, point: [r, c], x: xs ? xs[c] : c, y: ys ? ys[r] : r, value: v,
+          box: [cx - cw / 2, cy - ch / 2, cw, ch], name: t.name });
+      }));
+      // colour bar
+      const bx = right + 10;
+      for (let k = 0; k < plotH; k++) {
+        g.fillStyle = scaleColor(1 - k / plotH, stops);
+        g.fillRect(bx, top + k, 10, 1.5);
+      }
+      g.fillStyle = colors.fg2;
+      g.font = font(10);
+      g.textAlign = "left";
+      g.textBaseline = "top";
+      g.fillText(fmt(zmax), bx - 2, Math.max(0, top - 12));
+      g.textBaseline = "bottom";
+      g.fillText(fmt(zmin), bx - 2, Math.min(h, bottom + 12));
+      return;
+    }
+    const ys = arr(t.y);
+    const xs = Array.isArray(t.x) ? t.x : ys.map((_, i) => i);
+    const m = t.marker || {};
+    const base = traceColor(t, ti);
+    const colorOf = (i) => {
+      if (Array.isArray(m.color)) {
+        const c = m.color[i];
+        if (typeof c === "string") return c;
+        if (categorical(m.color)) return PALETTE[c % PALETTE.length];
+        const nums = m.color.filter(isNum);
+        return scaleColor((c - Math.min(...nums)) / (Math.max(...nums) - Math.min(...nums) || 1), scaleStops(m.colorscale));
+      }
+      return base;
+    };
+    const err = errorBars(t, ys.length);
+    const hover = Array.isArray(t.hovertext) ? t.hovertext : [];
+    if (t.type === "bar") {
+      const k = bars.indexOf(t);
+      const y0 = yPos(0);
+      ys.forEach((v, i) => {
+        if (!isNum(v)) return;
+        const x = xPos(xs[i], i) - (slotW * 0.8) / 2 + k * barW;
+        const y = yPos(v);
+        g.fillStyle = colorOf(i);
+        g.fillRect(x, Math.min(y, y0), Math.max(1, barW - 1), Math.abs(y0 - y));
+        const shape = ((m.pattern || {}).shape || [])[i] ?? (m.pattern || {}).shape;
+        if (shape && typeof shape === "string") hatch(g, x, Math.min(y, y0), barW - 1, Math.abs(y0 - y), colors.bg);
+        hits.push({ trace: index, point: i, x: xs[i], y: v, box: [x, Math.min(y, y0) - 2, barW, Math.abs(y0 - y) + 4],
+          name: t.name, hover: hover[i] });
+        if (err) drawError(g, x + barW / 2, v, err[i], yPos, colors.fg);
+      });
+      return;
+    }
+    // scatter: lines and/or markers
+    const mode = t.mode || (ys.length > 20 ? "lines" : "lines+markers");
+    const pts = ys.map((v, i) => [xPos(xs[i], i), yPos(v), v, i]).filter((p) => isNum(p[2]));
+    if (mode.includes("lines") && pts.length > 1) {
+      g.strokeStyle = (t.line || {}).color || base;
+      g.lineWidth = (t.line || {}).width || 2;
+      g.setLineDash((t.line || {}).dash === "dash" ? [6, 4] : (t.line || {}).dash === "dot" ? [2, 3] : []);
+      g.beginPath();
+      pts.forEach(([x, y], k) => (k ? g.lineTo(x, y) : g.moveTo(x, y)));
+      g.stroke();
+      g.setLineDash([]);
+    }
+    const sizes = Array.isArray(m.size) ? m.size : null;
+    const symbols = Array.isArray(m.symbol) ? m.symbol : null;
+    for (const [x, y, v, i] of pts) {
+      if (err) drawError(g, x, v, err[i], yPos, colorOf(i));
+      hits.push({ trace: index, point: i, x: xs[i], y: v, box: [x - 5, y - 5, 10, 10], name: t.name, hover: hover[i] });
+      if (!mode.includes("markers")) continue;
+      g.fillStyle = colorOf(i);
+      g.strokeStyle = colorOf(i);
+      marker(g, symbols ? symbols[i] : m.symbol, x, y, sizes ? sizes[i] : m.size || 6);
+    }
+  });
+
+  // shapes: vertical lines (yref paper) and rectangles in data coordinates
+  for (const s of layout.shapes || []) {
+    const line = s.line || {};
+    g.strokeStyle = line.color || colors.fg;
+    g.lineWidth = line.width || 2;
+    g.setLineDash(line.dash === "dot" ? [2, 3] : line.dash === "dash" ? [6, 4] : []);
+    if (s.type === "line") {
+      const x0 = xPos(s.x0, 0);
+      const x1 = xPos(s.x1, 0);
+      const y0 = s.yref === "paper" ? bottom - Number(s.y0) * plotH : yPos(s.y0);
+      const y1 = s.yref === "paper" ? bottom - Number(s.y1) * plotH : yPos(s.y1);
+      g.beginPath();
+      g.moveTo(x0, y0);
+      g.lineTo(x1, y1);
+      g.stroke();
+    } else if (s.type === "rect") {
+      const cw = axes.x.cats ? plotW / Math.max(1, axes.x.cats.length) : 0;
+      const ch = axes.y.cats ? plotH / Math.max(1, axes.y.cats.length) : 0;
+      const xa = xPos(s.x0, 0) - cw / 2;
+      const xb = xPos(s.x1, 0) + cw / 2;
+      const ya = yPos(s.y0, 0);
+      const yb = yPos(s.y1, 0);
+      g.strokeRect(Math.min(xa, xb), Math.min(ya, yb) - ch / 2, Math.abs(xb - xa), Math.abs(yb - ya) + ch);
+    }
+    g.setLineDash([]);
+  }
+  return hits;
+}
+
+function drawError(g, x, v, [down, up], yPos, color) {
+  g.strokeStyle = color;
+  g.lineWidth = 1;
+  const ya = yPos(v - down);
+  const yb = yPos(v + up);
+  g.beginPath();
+  g.moveTo(x, ya);
+  g.lineTo(x, yb);
+  g.moveTo(x - 3, ya);
+  g.lineTo(x + 3, ya);
+  g.moveTo(x - 3, yb);
+  g.lineTo(x + 3, yb);
+  g.stroke();
+}
+
+function renderChart(ctx) {
+  const { model, body, on, listen } = ctx;
+  const canvas = el("canvas", { class: "invw-chart-canvas", role: "img", tabindex: 0 });
+  body.append(canvas);
+  let hits = [];
+  const draw = coalesce(() => {
+    const fig = model.get("_figure") || {};
+    const layout = fig.layout || {};
+    const avail = ctx.availableWidth();
+    const w = Math.max(160, Math.min(layout.width || 340, avail || layout.width || 340));
+    const h = layout.height || 240;
+    hits = drawFigure(canvas, fig, w, h, themeColors(canvas));
+    canvas.setAttribute("aria-label", text(layout.title) || "chart");
+  });
+  on("change:_figure", draw);
+  ctx.onResize(draw);
+  ctx.onTheme(draw);
+  draw();
+  const hitAt = (event) => {
+    const r = canvas.getBoundingClientRect();
+    const x = event.clientX - r.left;
+    const y = event.clientY - r.top;
+    return hits.find(({ box: [bx, by, bw, bh] }) => x >= bx && x <= bx + bw && y >= by && y <= by + bh);
+  };
+  listen(canvas, "click", (event) => {
+    const hit = hitAt(event);
+    if (hit) model.send({ action: "click", trace: hit.trace, point: hit.point, x: hit.x, y: hit.y });
+  });
+  listen(canvas, "mousemove", (event) => {
+    const hit = hitAt(event);
+    canvas.title = hit
+      ? hit.hover ? String(hit.hover).replace(/<br>/g, "\n")
+        : `${hit.name ? `${hit.name}: ` : ""}x=${hit.x}, y=${fmt(hit.value ?? hit.y)}`
+      : "";
+    canvas.style.cursor = hit ? "pointer" : "";
+  });
+}
+
+// ---------------------------------------------------------------------------- controls
+
+/** Send `fn()`'s changes at most once per animation frame (the newest wins). */
+function throttled(fn) {
+  let frame = 0;
+  return {
+    now() {
+      if (frame) cancelAnimationFrame(frame);
+      frame = 0;
+      fn();
+    },
+    soon() {
+      if (!frame) {
+        frame = requestAnimationFrame(() => {
+          frame = 0;
+          fn();
+        });
+      }
+    },
+  };
+}
+
+function renderControl(ctx) {
+  const { model, body, on, listen } = ctx;
+  const kind = model.get("control");
+  const save = (values) => {
+    for (const [k, v] of Object.entries(values)) model.set(k, v);
+    model.save_changes();
+  };
+  const label = el("span", { class: "invw-control-label" });
+  const wrap = el("label", { class: "invw-control", "data-control": kind });
+  body.append(wrap);
+  let input;
+  let update;
+  if (kind === "html") {
+    input = el("div", { class: "invw-html" });
+    update = () => {
+      input.innerHTML = model.get("value") || "";
+    };
+  } else if (kind === "button" || kind === "toggle") {
+    input = el("button", { type: "button", class: "invw-button" });
+    update = () => {
+      input.textContent = model.get("description") || "";
+      if (kind === "toggle") {
+        input.setAttribute("aria-pressed", String(Boolean(model.get("value"))));
+        input.classList.toggle("invw-pressed", Boolean(model.get("value")));
+      }
+    };
+    listen(input, "click", () => (kind === "toggle" ? save({ value: !model.get("value") }) : model.send({ action: "click" })));
+  } else if (kind === "dropdown") {
+    input = el("select", { "data-lm-suppress-shortcuts": "true" });
+    update = () => {
+      const labels = model.get("_labels") || [];
+      if (input.options.length !== labels.length || [...input.options].some((o, i) => o.text !== labels[i])) {
+        input.replaceChildren(...labels.map((l, i) => el("option", { value: i }, l)));
+      }
+      input.value = String(model.get("index"));
+    };
+    listen(input, "change", () => save({ index: Number(input.value) }));
+  } else if (kind === "toggles") {
+    input = el("div", { class: "invw-toggles", role: "radiogroup" });
+    update = () => {
+      const labels = model.get("_labels") || [];
+      if (input.children.length !== labels.length) {
+        input.replaceChildren(...labels.map((l, i) => el("button", { type: "button", class: "invw-button", "data-index": i }, l)));
+      }
+      [...input.children].forEach((b, i) => {
+        const pressed = i === model.get("index");
+        b.setAttribute("aria-pressed", String(pressed));
+        b.classList.toggle("invw-pressed", pressed);
+      });
+    };
+    listen(input, "click", (event) => {
+      const b = event.target.closest("button[data-index]");
+      if (b) save({ index: Number(b.dataset.index) });
+    });
+  } else if (kind === "slider" || kind === "selection") {
+    input = el("input", { type: "range", "data-lm-suppress-shortcuts": "true" });
+    const shown = el("span", { class: "invw-value" });
+    const selection = kind === "selection";
+    const valueText = () => (selection ? (model.get("_labels") || [])[Number(input.value)] : fmt(Number(input.value)));
+    let dragging = false;
+    const send = throttled(() => save(selection ? { index: Number(input.value) } : { value: Number(input.value) }));
+    update = () => {
+      if (selection) {
+        input.min = "0";
+        input.max = String((model.get("_labels") || []).length - 1);
+        input.step = "1";
+      } else {
+        input.min = String(model.get("min"));
+        input.max = String(model.get("max"));
+        input.step = String(model.get("step"));
+      }
+      if (!dragging) input.value = String(selection ? model.get("index") : model.get("value"));
+      shown.textContent = valueText();
+      input.setAttribute("aria-valuetext", shown.textContent);
+    };
+    listen(input, "input", () => {
+      dragging = true;
+      shown.textContent = valueText();
+      send.soon();
+    });
+    listen(input, "change", () => {
+      send.now();
+      dragging = false;
+    });
+    wrap.append(label, input, shown);
+  } else {
+    const number = kind === "number";
+    input = el("input", { type: number ? "number" : "text", "data-lm-suppress-shortcuts": "true" });
+    update = () => {
+      if (number) {
+        input.min = String(model.get("min"));
+        input.max = String(model.get("max"));
+      }
+      if (document.activeElement !== input) input.value = String(model.get("value"));
+    };
+    listen(input, "change", () => save({ value: number ? Math.round(Number(input.value)) : input.value }));
+  }
+  if (!wrap.children.length) wrap.append(label, input);
+  const common = () => {
+    const description = model.get("description") || "";
+    label.textContent = kind === "button" || kind === "toggle" ? "" : description;
+    label.hidden = !label.textContent;
+    input.title = model.get("tooltip") || "";
+    if (description) input.setAttribute("aria-label", description);
+    if ("disabled" in input) input.disabled = Boolean(model.get("disabled"));
+    update();
+  };
+  for (const name of ["value", "index", "_labels", "description", "tooltip", "disabled", "min", "max", "step"]) {
+    on(`change:${name}`, common);
+  }
+  common();
+}
+
+// ---------------------------------------------------------------------------- the root
 
 const RENDERERS = {
   image: renderImage,
   grid: renderGrid,
   sliders: renderSliders,
   sketch: renderSketch,
+  chart: renderChart,
+  control: renderControl,
 };
 
-function render({ model, el: host }) {
-  const kind = model.get("_kind");
-  const root = el("div", { class: `invw-view invw-kind-${kind}`, "data-kind": kind });
-  const body = el("div", { class: "invw-body" });
-  root.append(body);
-  host.append(root);
+/** Keys that a focused control uses itself: notebook shortcuts must not see them. */
+const OWN_KEYS = new Set(["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "Home", "End", "PageUp",
+  "PageDown", " ", "Enter", "Backspace", "Delete"]);
 
-  const cleanups = [];
+/** The panel models of a root, in the order of its `panels` trait. */
+async function panelModels(model) {
+  const ids = model.get("panels") || [];
+  return Promise.all(ids.map((id) => model.widget_manager.get_model(String(id).slice("IPY_MODEL_".length))));
+}
+
+/** Mark a view whose model's last request failed (the error on the view it concerns). */
+function markErrors(ctx, view, badge) {
+  const { model, on } = ctx;
+  const update = () => {
+    const failed = model.get("status") === "error";
+    const message = model.get("error") || "";
+    view.classList.toggle("invw-stale", failed);
+    badge.hidden = !failed;
+    badge.textContent = failed ? `⚠ ${message || "error"} · picture not current` : "";
+    badge.title = badge.textContent;
+  };
+  on("change:status", update);
+  on("change:error", update);
+  update();
+}
+
+/** Draw one panel (a view, chart or control) into a new element. */
+function renderPanel(shared, panel) {
+  const kind = panel.get("_kind");
+  const view = el("div", { class: `invw-view invw-kind-${kind}`, "data-kind": kind });
+  const heading = el("div", { class: "invw-panel-label" });
+  const body = el("div", { class: "invw-body" });
+  const badge = el("div", { class: "invw-view-error", role: "alert" });
+  view.append(heading, body, badge);
+  const cleanups = shared.cleanups;
   const ctx = {
-    model,
-    host,
-    root,
+    model: panel,
+    host: shared.host,
+    root: view,
     body,
     cleanups,
+    label: panel.get("label"),
     on(event, fn) {
-      model.on(event, fn);
-      cleanups.push(() => model.off(event, fn));
+      panel.on(event, fn);
+      cleanups.push(() => panel.off(event, fn));
     },
     listen(target, event, fn, options) {
       target.addEventListener(event, fn, options);
       cleanups.push(() => target.removeEventListener(event, fn, options));
     },
+    availableWidth: () => shared.width(),
+    onResize: (fn) => shared.resizers.push(fn),
+    onTheme: (fn) => shared.themers.push(fn),
   };
-
+  let classes = [];
+  const common = () => {
+    const label = panel.get("label") || "";
+    heading.textContent = label;
+    heading.hidden = !label;
+    view.hidden = Boolean(panel.get("hidden"));
+    view.classList.remove(...classes);
+    classes = (panel.get("_dom_classes") || []).filter(Boolean);
+    view.classList.add(...classes);
+  };
+  ctx.on("change:label", common);
+  ctx.on("change:hidden", common);
+  ctx.on("change:_dom_classes", common);
+  common();
   const renderer = RENDERERS[kind];
   if (!renderer) {
-    body.textContent = `invwidgets: unknown view kind ${JSON.stringify(kind)}`;
-    return () => root.remove();
+    body.textContent = `invwidgets: unknown panel kind ${JSON.stringify(kind)}`;
+    return { view, exporter: null };
   }
-  const onExport = renderer(ctx);
-  const title = kind === "sliders" ? "Download the values as JSON" : "Download as PNG";
-  root.append(footer(ctx, onExport, title));
+  const exporter = renderer(ctx) || null;
+  if (panel.get("status") !== undefined) markErrors(ctx, view, badge);
+  else badge.hidden = true;
+  return { view, exporter };
+}
 
-  return () => {
+/** Build the layout tree (panel indices, rows, columns, sections) into DOM nodes. */
+function buildTree(node, nodes) {
+  if (typeof node === "number") return nodes[node] ? nodes[node].view : el("div");
+  if (node && node.section !== undefined) {
+    const box = el("section", { class: "invw-section", "aria-label": node.section },
+      el("h3", { class: "invw-section-title" }, node.section));
+    for (const child of node.children || []) box.append(buildTree(child, nodes));
+    return box;
+  }
+  const isRow = Boolean(node && node.row);
+  const box = el("div", { class: isRow ? "invw-row" : "invw-col" });
+  for (const child of (isRow ? node.row : node && node.col) || []) box.append(buildTree(child, nodes));
+  return box;
+}
+
+/** The status line of the root: the explorer's status, or the one view's when shown alone. */
+function statusLine(shared, source, isExplorer) {
+  const { listen } = shared;
+  const status = el("span", { class: "invw-status", role: "status", "aria-live": "polite" });
+  const dismiss = button("dismiss", "×", "Dismiss the error", { "aria-label": "Dismiss the error" });
+  let offline = false;
+  const isDisconnected = () => Boolean(shared.host.closest && shared.host.closest(".jupyter-widgets-disconnected"));
+  const update = () => {
+    const state = offline ? "disconnected" : source.get("status") || "idle";
+    let line = isExplorer ? source.get("status_text") || state : state;
+    if (offline) {
+      line = "not connected: the kernel is gone, re-run the cell";
+    } else if (!isExplorer && state === "error") {
+      line = `${source.get("error") || "error"} · picture not current`;
+    } else if (!isExplorer && state === "busy") {
+      const p = source.get("progress") || {};
+      line = `busy${p.total ? ` ${fmt(p.done)}/${fmt(p.total)}` : ""}${p.message ? ` · ${p.message}` : ""}`;
+    }
+    shared.rootNode.classList.toggle("invw-disconnected", offline);
+    status.dataset.status = state;
+    status.textContent = line;
+    status.title = line;
+    dismiss.hidden = state !== "error";
+  };
+  for (const m of new Set([shared.model, source])) {
+    const live = () => {
+      offline = isDisconnected();
+      update();
+    };
+    const closed = () => {
+      offline = true;
+      update();
+    };
+    m.on("comm_live_update", live);
+    m.on("comm:close", closed);
+    shared.cleanups.push(() => m.off("comm_live_update", live), () => m.off("comm:close", closed));
+  }
+  for (const name of ["status", "status_text", "error", "progress"]) {
+    source.on(`change:${name}`, update);
+    shared.cleanups.push(() => source.off(`change:${name}`, update));
+  }
+  update();
+  listen(dismiss, "click", () => {
+    source.set("error", "");
+    source.set("status", "idle");
+    source.save_changes();
+  });
+  return [status, dismiss];
+}
+
+/** A PNG of the whole root as shown: every canvas at its place, headings and captions as text. */
+function exportRoot(rootNode, filename) {
+  const box = rootNode.getBoundingClientRect();
+  const scale = 2;
+  const canvas = document.createElement("canvas");
+  canvas.width = Math.ceil(box.width * scale);
+  canvas.height = Math.ceil(box.height * scale);
+  const g = canvas.getContext("2d");
+  const colors = themeColors(rootNode);
+  g.fillStyle = colors.bg;
+  g.fillRect(0, 0, canvas.width, canvas.height);
+  g.imageSmoothingEnabled = false;
+  g.scale(scale, scale);
+  const visible = (node) => node.offsetParent !== null && !node.closest("[hidden]");
+  for (const c of rootNode.querySelectorAll("canvas")) {
+    if (!visible(c) || !c.width) continue;
+    const r = c.getBoundingClientRect();
+    g.drawImage(c, r.left - box.left, r.top - box.top, r.width, r.height);
+  }
+  const texts = ".invw-section-title, .invw-panel-label, .invw-caption, .invw-control-label, .invw-value, "
+    + ".invw-name, .invw-group-name, .invw-vmin, .invw-vmax, .invw-html, .invw-view-error, .invw-status";
+  for (const node of rootNode.querySelectorAll(texts)) {
+    if (!visible(node) || !node.textContent.trim()) continue;
+    const r = node.getBoundingClientRect();
+    const cs = getComputedStyle(node);
+    g.font = `${cs.fontWeight} ${cs.fontSize} ${cs.fontFamily}`;
+    g.fillStyle = cs.color;
+    g.textBaseline = "top";
+    const lines = node.innerText.split("\n").filter((l) => l.trim());
+    const lh = parseFloat(cs.lineHeight) || parseFloat(cs.fontSize) * 1.3;
+    lines.forEach((line, i) => g.fillText(line, r.left - box.left, r.top - box.top + i * lh, r.width + 40));
+  }
+  canvas.toBlob((blob) => blob && download(blob, filename), "image/png");
+}
+
+async function render({ model, el: host }) {
+  const rootNode = el("div", { class: "invw-root" });
+  host.append(rootNode);
+  const cleanups = [];
+  const shared = {
+    model,
+    host,
+    rootNode,
+    cleanups,
+    resizers: [],
+    themers: [],
+    width: () => Math.max(0, (rootNode.clientWidth || host.clientWidth || 0) - 8),
+    listen(target, event, fn, options) {
+      target.addEventListener(event, fn, options);
+      cleanups.push(() => target.removeEventListener(event, fn, options));
+    },
+  };
+  // Keys a focused control uses stay in the widget (JupyterLab's notebook would take arrows,
+  // space and enter for its own shortcuts); Escape, Tab and shortcuts with modifiers pass.
+  const keep = (event) => {
+    const t = event.target;
+    const own = t.matches && t.matches("input, select, textarea, button, [role=option], .invw-cell, canvas[tabindex]");
+    if (own && OWN_KEYS.has(event.key) && !event.ctrlKey && !event.metaKey && !event.altKey) event.stopPropagation();
+  };
+  rootNode.addEventListener("keydown", keep);
+  let lastWidth = 0;
+  const resize = new ResizeObserver(() => {
+    const w = shared.width();
+    if (Math.abs(w - lastWidth) < 2) return;
+    lastWidth = w;
+    shared.resizers.forEach((fn) => fn());
+  });
+  resize.observe(rootNode);
+  const theme = new MutationObserver(() => shared.themers.forEach((fn) => fn()));
+  theme.observe(document.body, { attributes: true, attributeFilter: ["data-jp-theme-light", "data-jp-theme-name", "class"] });
+
+  const build = async () => {
+    const models = await panelModels(model);
     while (cleanups.length) cleanups.pop()();
-    root.remove();
+    shared.resizers.length = 0;
+    shared.themers.length = 0;
+    rootNode.replaceChildren();
+    const nodes = models.map((m) => renderPanel(shared, m));
+    const content = el("div", { class: "invw-content" });
+    for (const node of model.get("sections") || []) content.append(buildTree(node, nodes));
+    const isExplorer = model.get("status") !== undefined;
+    const single = !isExplorer && models.length === 1 ? nodes[0] : null;
+    const source = isExplorer || !models.length ? model : models[0];
+    const exportButton = button("export", "⤓ PNG", isExplorer ? "Download the explorer as PNG" : "Download as PNG",
+      { "aria-label": "Download as PNG" });
+    shared.listen(exportButton, "click", () => {
+      if (single && single.exporter) single.exporter();
+      else exportRoot(rootNode, `${model.get("export_name") || "explorer"}.png`);
+    });
+    const footer = el("div", { class: "invw-footer" }, ...statusLine(shared, source, isExplorer), exportButton);
+    rootNode.append(content, footer);
+  };
+  const rebuild = () => build().catch((e) => {
+    rootNode.textContent = `invwidgets: could not draw this widget (${e})`;
+  });
+  model.on("change:panels", rebuild);
+  model.on("change:sections", rebuild);
+  await build();
+  return () => {
+    model.off("change:panels", rebuild);
+    model.off("change:sections", rebuild);
+    while (cleanups.length) cleanups.pop()();
+    rootNode.removeEventListener("keydown", keep);
+    resize.disconnect();
+    theme.disconnect();
+    rootNode.remove();
   };
 }
 

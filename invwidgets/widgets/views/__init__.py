@@ -36,6 +36,7 @@ DOM for browser tests (stable class names; every view's root is ``.invw-view`` w
   (type=range), ``button[data-action=erase]`` (``aria-pressed``), ``button[data-action=clear]``.
 """
 
+from .chart import Chart
 from .colormaps import CMAPS, lut
 from .image_view import ImageView
 from .latent_sliders import LatentSliders
@@ -43,4 +44,4 @@ from .png import encode_png
 from .sample_grid import SampleGrid
 from .sketch_pad import SketchPad
 
-__all__ = ["ImageView", "SampleGrid", "LatentSliders", "SketchPad", "CMAPS", "lut", "encode_png"]
+__all__ = ["Chart", "ImageView", "SampleGrid", "LatentSliders", "SketchPad", "CMAPS", "lut", "encode_png"]
