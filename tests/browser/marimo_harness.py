@@ -344,7 +344,7 @@ class MarimoPage:
     def python_errors(self) -> list[str]:
         """The errors of cells: error outputs shown on the page (edit mode) and the exceptions
         the front end logged from the kernel's stderr (both modes; run mode shows none)."""
-        shown = self.page.locator("[data-cell-role=output] [role=alert]").all_inner_texts()
+        shown = self.page.locator("[data-cell-role=output] > [role=alert]").all_inner_texts()
         logged = [line for line in self.console
                   if "[STDERR]" in line and any(k in line for k in _STDERR_ERROR_KINDS)]
         return [t.strip() for t in shown] + logged

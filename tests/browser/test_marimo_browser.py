@@ -205,6 +205,7 @@ class Child(ipywidgets.Widget):
     # A plain widget model: no front-end code of its own; the root's module draws it.
     text = traitlets.Unicode("").tag(sync=True)
     clicks = traitlets.Int(0).tag(sync=True)
+    blob = traitlets.Bytes(b"\x01\x02\x03").tag(sync=True)
 
 class Root(anywidget.AnyWidget):
     _esm = """
@@ -212,15 +213,30 @@ class Root(anywidget.AnyWidget):
       const ids = model.get("panels");
       const kids = await Promise.all(
         ids.map((id) => model.widget_manager.get_model(String(id).slice("IPY_MODEL_".length))));
+      const bytes = (v) => v instanceof DataView ? new Uint8Array(v.buffer, v.byteOffset, v.byteLength)
+                                                 : new Uint8Array(v.buffer || v);
       kids.forEach((kid, i) => {
         const b = document.createElement("button");
         b.className = "mo-child mo-child-" + i;
-        const show = () => { b.textContent = kid.get("text"); };
+        const show = () => {
+          b.textContent = kid.get("text");
+          b.dataset.blob = Array.from(bytes(kid.get("blob"))).join(",");
+        };
         kid.on("change:text", show);
+        kid.on("change:blob", show);
         show();
         b.addEventListener("click", () => { kid.set("clicks", kid.get("clicks") + 1); kid.save_changes(); });
         el.appendChild(b);
       });
+      // custom messages both ways, with binary buffers, on a child model
+      const ping = document.createElement("button");
+      ping.className = "mo-ping";
+      ping.textContent = "ping";
+      ping.addEventListener("click", () => kids[1].send({ action: "ping" }));
+      kids[1].on("msg:custom", (content, buffers) => {
+        ping.textContent = "pong " + content.pong + " " + Array.from(bytes(buffers[0])).join(",");
+      });
+      el.appendChild(ping);
     }
     export default { render };
     """
@@ -237,8 +253,13 @@ def on_click(change):
 def from_plain_thread():
     if go.wait(600):
         second.text = "second from a plain thread"
+        second.blob = bytes([250, 0, 7])
+
+def on_ping(widget, content, buffers):
+    second.send({"pong": content["action"]}, [b"\x09\x08"])
 
 first.observe(on_click, names="clicks")
+second.on_msg(on_ping)
 threading.Thread(target=from_plain_thread, daemon=True).start()
 Root(panels=[first, second])
 '''
@@ -247,18 +268,22 @@ Root(panels=[first, second])
 @pytest.mark.parametrize("mode", marimo_harness.MODES)
 def test_root_anywidget_draws_child_models(marimo_page, mode):
     """One anywidget root whose children are plain widget models without front-end code,
-    reached through ``model.widget_manager.get_model``: their state is drawn, a click on a
-    child reaches Python, and child traits set in Python (in a callback, and from a plain
-    thread) reach the page."""
+    reached through ``model.widget_manager.get_model``: their state (a binary trait too) is
+    drawn, a click on a child reaches Python, child traits set in Python (in a callback, and
+    from a plain thread) reach the page, and custom messages with buffers go both ways."""
     page = marimo_page([ROOT_AND_CHILD], mode=mode)
     page.open(ready="button.mo-child-1")
     assert page.locator("button.mo-child-0").inner_text() == "first from python"
     assert page.locator("button.mo-child-1").inner_text() == "second from python"
+    assert page.locator("button.mo-child-0").get_attribute("data-blob") == "1,2,3"
     page.locator("button.mo-child-0").click()
     page.locator("button.mo-child-0", has_text="python saw 1 clicks").wait_for(timeout=60_000)
     page.locator("button.mo-child-0").click()
     page.locator("button.mo-child-0", has_text="python saw 2 clicks").wait_for(timeout=60_000)
     page.locator("button.mo-child-1", has_text="second from a plain thread").wait_for(timeout=60_000)
+    page.locator("button.mo-child-1[data-blob='250,0,7']").wait_for(timeout=60_000)
+    page.locator("button.mo-ping").click()
+    page.locator("button.mo-ping", has_text="pong ping 9,8").wait_for(timeout=60_000)
     assert page.python_errors() == []
     assert page.errors == []
 
