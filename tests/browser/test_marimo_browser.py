@@ -194,6 +194,31 @@ def test_image_view_and_background_updates(marimo_page, mode):
     assert page.errors == []
 
 
+def test_run_mode_sessions_share_the_worker_but_not_their_views(marimo_page, chromium):
+    """``marimo run`` gives each browser session its own kernel, as a thread of one server
+    process: both sessions' views use the process's one inference worker, and each result
+    reaches only the page of the session that asked for it."""
+    first = marimo_page([IMAGE_VIEW, BACKGROUND], mode="run")
+    second = marimo_harness.MarimoPage.new(chromium, first.server)
+    try:
+        for page in (first, second):
+            page.open(ready=CANVAS)
+            _wait_pixels(page, (255, 0, 0), (0, 0, 255))
+        first.locator("button.mo-worker_go").click()
+        first.locator(CAPTION, has_text="from the worker").wait_for(timeout=60_000)
+        _wait_pixels(first, (255, 0, 255), (0, 255, 255))
+        second.locator("button.mo-thread_go").click()
+        second.locator(CAPTION, has_text="from a plain thread").wait_for(timeout=60_000)
+        _wait_pixels(second, (0, 255, 0), (255, 255, 0))
+        # Each page still shows its own session's last image.
+        assert first.locator(CAPTION).first.inner_text() == "from the worker"
+        _wait_pixels(first, (255, 0, 255), (0, 255, 255))
+        assert first.python_errors() == second.python_errors() == []
+        assert first.errors == second.errors == []
+    finally:
+        second.close()
+
+
 ROOT_AND_CHILD = r'''
 import threading
 import anywidget
