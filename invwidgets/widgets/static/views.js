@@ -624,8 +624,9 @@ function renderSketch(ctx) {
   const send = () => {
     if (frame) cancelAnimationFrame(frame);
     frame = 0;
-    model.set("_pixels", new DataView(buf.slice().buffer));
-    model.save_changes();
+    // A custom message with the pixels as a binary buffer: a panel's plain widget model would
+    // JSON-copy a binary trait set from here (to {}), so Python sets the trait itself.
+    model.send({ action: "pixels", height: h, width: w }, undefined, [buf.slice().buffer]);
   };
   cleanups.push(() => frame && cancelAnimationFrame(frame));
   // While a stroke is drawn the canvas is the truth; model changes (echoes) wait for its end.
@@ -948,7 +949,8 @@ function drawFigure(canvas, fig, w, h, colors) {
   canvas.style.height = `${h}px`;
   const g = canvas.getContext("2d");
   g.setTransform(dpr, 0, 0, dpr, 0, 0);
-  g.clearRect(0, 0, w, h);
+  g.fillStyle = colors.bg; // the theme's background: dark charts in a dark theme
+  g.fillRect(0, 0, w, h);
   const layout = fig.layout || {};
   const data = (fig.data || []).filter((t) => t.visible !== false);
   const font = (size, bold) => `${bold ? "600 " : ""}${size}px ${colors.font}`;
@@ -1225,6 +1227,7 @@ function renderChart(ctx) {
     const w = Math.max(160, Math.min(layout.width || 340, avail || layout.width || 340));
     const h = layout.height || 240;
     hits = drawFigure(canvas, fig, w, h, themeColors(canvas));
+    canvas.invwHits = hits; // where each cell, bar and point is drawn (CSS pixels; for tests)
     canvas.setAttribute("aria-label", text(layout.title) || "chart");
   });
   on("change:_figure", draw);

@@ -14,6 +14,7 @@ Clicks on a heatmap cell, a bar or a point come back as ``{"action": "click", "t
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import math
 from collections.abc import Callable, Iterator
@@ -47,8 +48,14 @@ class _LiveFigure(go.Figure):
 
 
 def _plain(value: Any) -> Any:
-    """JSON-ready: arrays and tuples as lists, numpy scalars as numbers, NaN/inf as ``None``."""
+    """JSON-ready: arrays (also plotly's base64 form) and tuples as lists, numpy scalars as
+    numbers, NaN/inf as ``None``."""
     if isinstance(value, dict):
+        if "bdata" in value and "dtype" in value:  # plotly's base64 form of a numpy array
+            array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+            if value.get("shape"):
+                array = array.reshape([int(n) for n in str(value["shape"]).split(",")])
+            return _plain(array)
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]

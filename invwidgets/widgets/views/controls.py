@@ -77,17 +77,18 @@ class Dropdown(Control):
     @traitlets.validate("index")
     def _valid_index(self, proposal: dict) -> int:
         value = int(proposal["value"])
-        return value if 0 <= value < len(self._values) else self.index
+        current = self._trait_values.get("index", 0)
+        return value if 0 <= value < len(self._values) else current
 
     @traitlets.observe("value")
     def _value_changed(self, change: dict) -> None:
         self.index = next(i for i, v in enumerate(self._values) if v == change["new"])
 
     @traitlets.observe("index")
-    def _index_changed(self, change: dict) -> None:
-        value = self._values[change["new"]]
-        if not value == self.value:
-            self.value = value
+    def _index_changed(self, _change: dict) -> None:
+        # The validated index (a change held during set_state may carry the proposal).
+        if 0 <= self.index < len(self._values) and not self._values[self.index] == self.value:
+            self.value = self._values[self.index]
 
 
 class ToggleButtons(Dropdown):
