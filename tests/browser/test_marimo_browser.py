@@ -8,6 +8,7 @@ headless Chromium (see marimo_harness.py).
    ``run_in_worker``) reach the page while no cell runs.
 3. One anywidget root drawing plain child models (no front-end code of their own) through
    ``model.widget_manager.get_model``: the composition an explorer needs.
+4. LatentExplorer (such a root): a slider move in the page redraws the decoded image.
 """
 
 from __future__ import annotations
@@ -309,6 +310,37 @@ def test_root_anywidget_draws_child_models(marimo_page, mode):
     page.locator("button.mo-child-1[data-blob='250,0,7']").wait_for(timeout=60_000)
     page.locator("button.mo-ping").click()
     page.locator("button.mo-ping", has_text="pong ping 9,8").wait_for(timeout=60_000)
+    assert page.python_errors() == []
+    assert page.errors == []
+
+
+LATENT = """
+import torch
+torch.set_num_threads(1)
+import invwidgets as iw
+explorer = iw.LatentExplorer(iw.zoo.load("ae-sprites"), iw.data.sprites())
+# The first frames are drawn before the explorer is shown, so a change on the page is the slider's.
+assert explorer.wait_idle(120)
+explorer
+"""
+
+SLIDER0 = ".invw-view[data-kind=sliders] input[type=range][data-index='0']"
+DECODED = ".invw-view[data-kind=image] canvas.invw-main"
+
+
+@pytest.mark.parametrize("mode", marimo_harness.MODES)
+def test_latent_explorer_slider_redraws_the_decoded_image(marimo_page, mode):
+    """An explorer is one anywidget root: it renders in marimo, and a slider move in the page
+    reaches the worker and redraws the decoded image."""
+    page = marimo_page([LATENT], mode=mode)
+    page.open(ready=SLIDER0)
+    decoded = page.locator(DECODED).nth(1)
+    page.page.wait_for_function("c => c.width > 1", arg=decoded.element_handle(), timeout=60_000)
+    before = decoded.evaluate("c => c.toDataURL()")
+    page.locator(SLIDER0).evaluate(
+        "el => { el.value = el.max; el.dispatchEvent(new Event('input', {bubbles: true})); }")
+    page.page.wait_for_function("([c, before]) => c.toDataURL() !== before",
+                                arg=[decoded.element_handle(), before], timeout=60_000, polling=100)
     assert page.python_errors() == []
     assert page.errors == []
 
