@@ -15,13 +15,6 @@ KINDS = ["latent", "invariance", "factor", "inversion", "response"]
 registry = ipywidgets.widgets.widget._instances
 
 
-@pytest.fixture(autouse=True)
-def _sync():
-    iw.set_sync_mode(True)
-    yield
-    iw.set_sync_mode(None)
-
-
 def _size(w: ipywidgets.Widget) -> tuple[int, int]:
     """(bytes of comm state, bytes of front-end code in it) of one widget."""
     state, _, buffers = _remove_buffers(w.get_state())

@@ -370,22 +370,87 @@ function renderGrid(ctx) {
 
 // ---------------------------------------------------------------------------- LatentSliders
 
-function renderSliders(ctx) {
-  const { model, body, on, listen, cleanups } = ctx;
-  const root = el("div", { class: "invw-sliders" });
-  body.append(root);
-  let rows = []; // per slider: { input, value }
-  let groupNodes = new Map();
-  // The slider being dragged (or stepped with keys) and the value waiting for the next frame.
-  let active = -1;
+/** The number of decimals the sliders' step shows. */
+function stepDecimals(model) {
+  const step = model.get("step") || 0.01;
+  return Math.min(6, Math.max(0, Math.ceil(-Math.log10(step) - 1e-9)));
+}
+
+/** (Re)build the groups (header with their buttons) and one row per slider. */
+function buildSliders(view, model) {
+  view.root.replaceChildren();
+  view.rows = [];
+  view.groupNodes = new Map();
+  const names = model.get("names") || [];
+  const groups = model.get("groups") || [];
+  for (const group of new Set(groups)) {
+    const header = el(
+      "div",
+      { class: "invw-group-header" },
+      el("span", { class: "invw-group-name" }, group),
+      button("reset", "reset", `Reset the ${group} sliders`, { "data-group": group }),
+      button("randomize", "randomise", `Draw the ${group} sliders from N(0, 1)`, { "data-group": group }),
+      button("unlock", "unlock", `Unlock the ${group} sliders`, { "data-group": group }),
+      button("lock", "lock", `Lock the ${group} sliders`, { "data-group": group }),
+      el("span", { class: "invw-warning" }),
+    );
+    const node = el("div", { class: "invw-group", "data-group": group, role: "group", "aria-label": group }, header);
+    view.groupNodes.set(group, node);
+    view.root.append(node);
+  }
+  names.forEach((name, i) => {
+    const input = el("input", { type: "range", "data-index": i, "aria-label": `${name} (${groups[i]})`,
+      "data-lm-suppress-shortcuts": "true" });
+    const value = el("span", { class: "invw-value" });
+    const row = el("div", { class: "invw-slider", "data-index": i },
+      el("span", { class: "invw-name", title: name }, name), input, value);
+    view.groupNodes.get(groups[i])?.append(row);
+    view.rows.push({ input, value });
+  });
+}
+
+/** Follow the model: ranges, values (never the one under the user's pointer), locks, warnings. */
+function updateSliders(view, model) {
+  const values = model.get("values") || [];
+  const lo = model.get("minimum") || [];
+  const hi = model.get("maximum") || [];
+  const groups = model.get("groups") || [];
+  const locked = new Set(model.get("locked") || []);
+  const warnings = model.get("warnings") || {};
+  const digits = stepDecimals(model);
+  view.rows.forEach((row, i) => {
+    row.input.min = String(lo[i]);
+    row.input.max = String(hi[i]);
+    row.input.step = String(model.get("step"));
+    row.input.disabled = locked.has(groups[i]);
+    if (i !== view.active) {
+      // Never move the slider under the user's pointer: echoes would make it jitter.
+      row.input.value = String(values[i]);
+      row.value.textContent = Number(values[i]).toFixed(digits);
+      row.input.setAttribute("aria-valuetext", row.value.textContent);
+    }
+  });
+  for (const [group, node] of view.groupNodes) {
+    const isLocked = locked.has(group);
+    const warning = warnings[group] || "";
+    node.classList.toggle("invw-locked", isLocked);
+    node.querySelector('[data-action="unlock"]').hidden = !isLocked;
+    node.querySelector('[data-action="lock"]').hidden = isLocked || !warning;
+    node.querySelector('[data-action="reset"]').disabled = isLocked;
+    node.querySelector('[data-action="randomize"]').disabled = isLocked;
+    const text = node.querySelector(".invw-warning");
+    text.textContent = warning;
+    text.hidden = !warning;
+  }
+  const selected = model.get("selected");
+  view.rows.forEach((row, i) => row.input.parentElement.classList.toggle("invw-active", i === selected));
+}
+
+/** Send a dragged value at most once per animation frame, leading edge first: the first move
+ * after a quiet frame goes out at once, later ones wait for the next frame (the newest wins). */
+function sliderSender(model, cleanups) {
   let pending = null; // { index, value }
   let frame = 0;
-
-  const decimals = () => {
-    const step = model.get("step") || 0.01;
-    return Math.min(6, Math.max(0, Math.ceil(-Math.log10(step) - 1e-9)));
-  };
-
   let lastSent = -Infinity;
   const flush = () => {
     if (frame) cancelAnimationFrame(frame);
@@ -401,102 +466,31 @@ function renderSliders(ctx) {
     lastSent = performance.now();
   };
   cleanups.push(() => frame && cancelAnimationFrame(frame));
-
-  const build = () => {
-    root.replaceChildren();
-    rows = [];
-    groupNodes = new Map();
-    const names = model.get("names") || [];
-    const groups = model.get("groups") || [];
-    const order = [...new Set(groups)];
-    for (const group of order) {
-      const header = el(
-        "div",
-        { class: "invw-group-header" },
-        el("span", { class: "invw-group-name" }, group),
-        button("reset", "reset", `Reset the ${group} sliders`, { "data-group": group }),
-        button("randomize", "randomise", `Draw the ${group} sliders from N(0, 1)`,
-          { "data-group": group }),
-        button("unlock", "unlock", `Unlock the ${group} sliders`, { "data-group": group }),
-        button("lock", "lock", `Lock the ${group} sliders`, { "data-group": group }),
-        el("span", { class: "invw-warning" }),
-      );
-      const node = el("div", { class: "invw-group", "data-group": group }, header);
-      groupNodes.set(group, node);
-      root.append(node);
-    }
-    names.forEach((name, i) => {
-      const input = el("input", { type: "range", "data-index": i, "aria-label": `${name} (${groups[i]})`,
-        "data-lm-suppress-shortcuts": "true" });
-      const value = el("span", { class: "invw-value" });
-      const row = el(
-        "div",
-        { class: "invw-slider", "data-index": i },
-        el("span", { class: "invw-name", title: name }, name),
-        input,
-        value,
-      );
-      groupNodes.get(groups[i])?.append(row);
-      rows.push({ input, value });
-    });
-  };
-
-  const update = () => {
-    const values = model.get("values") || [];
-    const lo = model.get("minimum") || [];
-    const hi = model.get("maximum") || [];
-    const groups = model.get("groups") || [];
-    const locked = new Set(model.get("locked") || []);
-    const warnings = model.get("warnings") || {};
-    const step = model.get("step");
-    const digits = decimals();
-    rows.forEach((row, i) => {
-      row.input.min = String(lo[i]);
-      row.input.max = String(hi[i]);
-      row.input.step = String(step);
-      row.input.disabled = locked.has(groups[i]);
-      if (i !== active) {
-        // Never move the slider under the user's pointer: echoes would make it jitter.
-        row.input.value = String(values[i]);
-        row.value.textContent = Number(values[i]).toFixed(digits);
-      }
-    });
-    for (const [group, node] of groupNodes) {
-      const isLocked = locked.has(group);
-      const warning = warnings[group] || "";
-      node.classList.toggle("invw-locked", isLocked);
-      node.querySelector('[data-action="unlock"]').hidden = !isLocked;
-      node.querySelector('[data-action="lock"]').hidden = isLocked || !warning;
-      node.querySelector('[data-action="reset"]').disabled = isLocked;
-      node.querySelector('[data-action="randomize"]').disabled = isLocked;
-      const text = node.querySelector(".invw-warning");
-      text.textContent = warning;
-      text.hidden = !warning;
-    }
-    const selected = model.get("selected");
-    rows.forEach((row, i) => row.input.parentElement.classList.toggle("invw-active", i === selected));
-  };
-
-  const rebuild = coalesce(() => {
-    const names = model.get("names") || [];
-    const groups = model.get("groups") || [];
-    const shape = JSON.stringify([names, groups]);
-    if (shape !== root.dataset.shape) {
-      active = -1;
+  return {
+    flush,
+    drop() {
       pending = null;
-      build();
-      root.dataset.shape = shape;
-    }
-    update();
-  });
-  on("change:names", rebuild);
-  on("change:groups", rebuild);
-  const scheduleUpdate = coalesce(() => update());
-  for (const name of ["values", "minimum", "maximum", "step", "locked", "warnings", "selected"]) {
-    on(`change:${name}`, scheduleUpdate);
-  }
-  rebuild();
+    },
+    queue(index, value) {
+      if (pending && pending.index !== index) flush();
+      pending = { index, value };
+      if (frame) return;
+      if (performance.now() - lastSent >= FRAME_MS) {
+        flush();
+      } else {
+        frame = requestAnimationFrame(() => {
+          frame = 0;
+          flush();
+        });
+      }
+    },
+  };
+}
 
+/** Drags, key steps, focus and the group buttons. */
+function listenSliders(ctx, view, sender, update) {
+  const { model, listen } = ctx;
+  const root = view.root;
   const indexOf = (event) => {
     const input = event.target.closest('input[type="range"]');
     return input && root.contains(input) ? Number(input.dataset.index) : -1;
@@ -507,87 +501,84 @@ function renderSliders(ctx) {
       model.save_changes();
     }
   };
+  const finish = () => {
+    sender.flush();
+    view.active = -1;
+    update();
+  };
   listen(root, "input", (event) => {
     const i = indexOf(event);
     if (i < 0) return;
-    if (pending && pending.index !== i) flush();
-    active = i;
-    const value = Number(event.target.value);
-    rows[i].value.textContent = value.toFixed(decimals());
-    pending = { index: i, value };
-    // Throttle to about one update per animation frame, leading edge first: the first move
-    // after a quiet frame goes out at once (no added latency), later ones wait for the next
-    // frame and only the newest value of that frame is sent.
-    if (!frame) {
-      if (performance.now() - lastSent >= FRAME_MS) {
-        flush();
-      } else {
-        frame = requestAnimationFrame(() => {
-          frame = 0;
-          flush();
-        });
-      }
-    }
+    view.active = i;
+    view.rows[i].value.textContent = Number(event.target.value).toFixed(stepDecimals(model));
+    sender.queue(i, Number(event.target.value));
   });
   // Release (or a key step): send the final value now, then follow the model again.
   listen(root, "change", (event) => {
     const i = indexOf(event);
     if (i < 0) return;
-    pending = { index: i, value: Number(event.target.value) };
-    flush();
-    active = -1;
-    update();
+    sender.queue(i, Number(event.target.value));
+    finish();
   });
   listen(root, "pointerdown", (event) => {
     const i = indexOf(event);
     if (i >= 0) {
-      active = i;
+      view.active = i;
       touch(i);
     }
   });
   // A press that never moved the slider fires no "change": end the drag on any release.
-  const release = () => {
-    if (active < 0) return;
-    flush();
-    active = -1;
-    update();
-  };
+  const release = () => view.active >= 0 && finish();
   listen(window, "pointerup", release);
   listen(window, "pointercancel", release);
   listen(root, "focusin", (event) => touch(indexOf(event)));
   listen(root, "focusout", (event) => {
     const i = indexOf(event);
-    if (i >= 0 && i === active) {
-      flush();
-      active = -1;
-      update();
-    }
+    if (i >= 0 && i === view.active) finish();
   });
   listen(root, "click", (event) => {
     const target = event.target.closest("button[data-action]");
     if (!target || !root.contains(target)) return;
     const { action, group } = target.dataset;
     if (action === "reset" || action === "randomize") {
-      flush();
+      sender.flush();
       model.send({ action, group });
-    } else if (action === "unlock") {
-      model.set("locked", (model.get("locked") || []).filter((g) => g !== group));
-      model.save_changes();
-    } else if (action === "lock") {
-      model.set("locked", [...(model.get("locked") || []), group]);
+    } else if (action === "unlock" || action === "lock") {
+      const others = (model.get("locked") || []).filter((g) => g !== group);
+      model.set("locked", action === "lock" ? [...others, group] : others);
       model.save_changes();
     }
   });
+}
 
+function renderSliders(ctx) {
+  const { model, body, on, cleanups } = ctx;
+  const view = { root: el("div", { class: "invw-sliders" }), rows: [], groupNodes: new Map(), active: -1 };
+  body.append(view.root);
+  const sender = sliderSender(model, cleanups);
+  const update = () => updateSliders(view, model);
+  const rebuild = coalesce(() => {
+    const shape = JSON.stringify([model.get("names") || [], model.get("groups") || []]);
+    if (shape !== view.root.dataset.shape) {
+      view.active = -1;
+      sender.drop();
+      buildSliders(view, model);
+      view.root.dataset.shape = shape;
+    }
+    update();
+  });
+  on("change:names", rebuild);
+  on("change:groups", rebuild);
+  const scheduleUpdate = coalesce(update);
+  for (const name of ["values", "minimum", "maximum", "step", "locked", "warnings", "selected"]) {
+    on(`change:${name}`, scheduleUpdate);
+  }
+  rebuild();
+  listenSliders(ctx, view, sender, update);
   return () => {
-    const data = {
-      names: model.get("names"),
-      groups: model.get("groups"),
-      values: model.get("values"),
-      locked: model.get("locked"),
-    };
-    download(new Blob([JSON.stringify(data, null, 1)], { type: "application/json" }),
-      "latents.json");
+    const data = { names: model.get("names"), groups: model.get("groups"), values: model.get("values"),
+      locked: model.get("locked") };
+    download(new Blob([JSON.stringify(data, null, 1)], { type: "application/json" }), "latents.json");
   };
 }
 
@@ -940,28 +931,17 @@ function wrapText(g, s, width, max = 2) {
   return lines;
 }
 
-/** Draw a figure dict on `canvas` (CSS size w×h); returns the hit regions of its points. */
-function drawFigure(canvas, fig, w, h, colors) {
-  const dpr = window.devicePixelRatio || 1;
-  canvas.width = Math.round(w * dpr);
-  canvas.height = Math.round(h * dpr);
-  canvas.style.width = `${w}px`;
-  canvas.style.height = `${h}px`;
-  const g = canvas.getContext("2d");
-  g.setTransform(dpr, 0, 0, dpr, 0, 0);
-  g.fillStyle = colors.bg; // the theme's background: dark charts in a dark theme
-  g.fillRect(0, 0, w, h);
-  const layout = fig.layout || {};
-  const data = (fig.data || []).filter((t) => t.visible !== false);
-  const font = (size, bold) => `${bold ? "600 " : ""}${size}px ${colors.font}`;
-  const hits = [];
+const fontOf = (colors) => (size, bold) => `${bold ? "600 " : ""}${size}px ${colors.font}`;
 
-  // title and legend, top
+/** The title (wrapped) and the legend at the top; returns where the plot area starts. */
+function drawHeader(g, fig, w, colors) {
+  const font = fontOf(colors);
   let top = 6;
   g.fillStyle = colors.fg;
   g.font = font(12, true);
   g.textBaseline = "top";
-  for (const line of wrapText(g, text(layout.title), w - 12)) {
+  g.textAlign = "left";
+  for (const line of wrapText(g, text((fig.layout || {}).title), w - 12)) {
     g.fillText(line, 6, top);
     top += 15;
   }
@@ -976,7 +956,6 @@ function drawFigure(canvas, fig, w, h, colors) {
       top += 14;
     }
     g.fillStyle = e.color;
-    g.strokeStyle = e.color;
     if (e.dot) {
       g.beginPath();
       g.arc(lx + 5, top + 6, 4, 0, 2 * Math.PI);
@@ -988,73 +967,73 @@ function drawFigure(canvas, fig, w, h, colors) {
     g.fillText(e.name, lx + 14, top);
     lx += lw;
   }
-  if (legend.length) top += 16;
-  top += 4;
+  return top + (legend.length ? 16 : 0) + 4;
+}
 
-  // axes
+/** The plot area below `top` and the maps from data to CSS pixels. */
+function plotFrame(g, fig, w, h, top, colors) {
+  const layout = fig.layout || {};
   const axes = chartAxes(fig);
-  const heat = data.find((t) => t.type === "heatmap");
+  const heat = (fig.data || []).some((t) => t.visible !== false && t.type === "heatmap");
   const xTitle = text((layout.xaxis || {}).title);
   const yTitle = text((layout.yaxis || {}).title);
-  g.font = font(10);
+  g.font = fontOf(colors)(10);
   const yLabels = axes.y.cats ? axes.y.cats : niceTicks(...axes.y.range).map(fmt);
   const yLabelWidth = Math.min(90, Math.max(12, ...yLabels.map((s) => g.measureText(String(s)).width)));
   const left = 8 + (yTitle ? 14 : 0) + yLabelWidth + 4;
   const right = w - (heat ? 44 : 10);
   const bottom = h - (xTitle ? 30 : 18);
-  const plotW = Math.max(10, right - left);
-  const plotH = Math.max(10, bottom - top);
-
-  const xPos = (v, i) => {
+  const f = { axes, top, left, right, bottom, w, h, xTitle, yTitle,
+    plotW: Math.max(10, right - left), plotH: Math.max(10, bottom - top) };
+  f.cellW = axes.x.cats ? f.plotW / Math.max(1, axes.x.cats.length) : 0;
+  f.cellH = axes.y.cats ? f.plotH / Math.max(1, axes.y.cats.length) : 0;
+  f.xPos = (v, i) => {
     if (axes.x.cats) {
       const k = axes.x.cats.indexOf(String(v));
-      return left + ((k < 0 ? i : k) + 0.5) * (plotW / Math.max(1, axes.x.cats.length));
+      return left + ((k < 0 ? i : k) + 0.5) * f.cellW;
     }
     const [a, b] = axes.x.range;
-    return left + ((Number(v) - a) / (b - a)) * plotW;
+    return left + ((Number(v) - a) / (b - a)) * f.plotW;
   };
-  const yPos = (v, i) => {
+  f.yPos = (v, i) => {
     if (axes.y.cats) {
       const n = Math.max(1, axes.y.cats.length);
       let k = axes.y.cats.indexOf(String(v));
       if (k < 0) k = i;
-      const slot = axes.yReversed ? k : n - 1 - k;
-      return top + (slot + 0.5) * (plotH / n);
+      return top + ((axes.yReversed ? k : n - 1 - k) + 0.5) * f.cellH;
     }
     const [a, b] = axes.y.range;
     const t = (Number(v) - a) / (b - a);
-    return axes.yReversed ? top + t * plotH : bottom - t * plotH;
+    return axes.yReversed ? top + t * f.plotH : bottom - t * f.plotH;
   };
+  return f;
+}
 
-  // grid and tick labels
+/** Grid lines, tick labels (thinned so they never overlap), the axes and their titles. */
+function drawAxes(g, f, colors) {
+  const { axes, left, right, top, bottom } = f;
+  const font = fontOf(colors);
   g.strokeStyle = colors.grid;
   g.fillStyle = colors.fg2;
   g.lineWidth = 1;
+  g.font = font(10);
   g.textBaseline = "middle";
   g.textAlign = "right";
-  const yTicks = axes.y.cats ? axes.y.cats.map((c, i) => [yPos(c, i), c]) : niceTicks(...axes.y.range).map((t) => [yPos(t), fmt(t)]);
-  const yEvery = Math.max(1, Math.ceil((12 * yTicks.length) / plotH));
+  const yTicks = axes.y.cats ? axes.y.cats.map((c, i) => [f.yPos(c, i), c])
+    : niceTicks(...axes.y.range).map((t) => [f.yPos(t), fmt(t)]);
+  const yEvery = Math.max(1, Math.ceil((12 * yTicks.length) / f.plotH));
   yTicks.forEach(([y, label], i) => {
-    if (!axes.y.cats) {
-      g.beginPath();
-      g.moveTo(left, Math.round(y) + 0.5);
-      g.lineTo(right, Math.round(y) + 0.5);
-      g.stroke();
-    }
+    if (!axes.y.cats) g.strokeRect(left, Math.round(y) + 0.5, right - left, 0);
     if (i % yEvery === 0) g.fillText(String(label), left - 4, y);
   });
   g.textAlign = "center";
   g.textBaseline = "top";
-  const xTicks = axes.x.cats ? axes.x.cats.map((c, i) => [xPos(c, i), c]) : niceTicks(...axes.x.range).map((t) => [xPos(t), fmt(t)]);
+  const xTicks = axes.x.cats ? axes.x.cats.map((c, i) => [f.xPos(c, i), c])
+    : niceTicks(...axes.x.range).map((t) => [f.xPos(t), fmt(t)]);
   const widest = Math.max(1, ...xTicks.map(([, l]) => g.measureText(String(l)).width + 6));
-  const xEvery = Math.max(1, Math.ceil((widest * xTicks.length) / plotW));
+  const xEvery = Math.max(1, Math.ceil((widest * xTicks.length) / f.plotW));
   xTicks.forEach(([x, label], i) => {
-    if (!axes.x.cats) {
-      g.beginPath();
-      g.moveTo(Math.round(x) + 0.5, top);
-      g.lineTo(Math.round(x) + 0.5, bottom);
-      g.stroke();
-    }
+    if (!axes.x.cats) g.strokeRect(Math.round(x) + 0.5, top, 0, bottom - top);
     if (i % xEvery === 0) g.fillText(String(label), x, bottom + 3);
   });
   g.strokeStyle = colors.axis;
@@ -1065,138 +1044,166 @@ function drawFigure(canvas, fig, w, h, colors) {
   g.stroke();
   g.fillStyle = colors.fg;
   g.font = font(11);
-  if (xTitle) g.fillText(xTitle, left + plotW / 2, h - 15);
-  if (yTitle) {
+  if (f.xTitle) g.fillText(f.xTitle, left + f.plotW / 2, f.h - 15);
+  if (f.yTitle) {
     g.save();
-    g.translate(10, top + plotH / 2);
+    g.translate(10, top + f.plotH / 2);
     g.rotate(-Math.PI / 2);
     g.textBaseline = "middle";
-    g.fillText(yTitle, 0, 0);
+    g.fillText(f.yTitle, 0, 0);
     g.restore();
   }
+}
 
-  // traces
-  const bars = data.filter((t) => t.type === "bar");
-  const slotW = axes.x.cats ? plotW / Math.max(1, axes.x.cats.length) : 0;
-  const barW = (slotW * 0.8) / Math.max(1, bars.length);
-  data.forEach((t, ti) => {
-    const index = (fig.data || []).indexOf(t);
-    if (t.type === "heatmap") {
-      const z = arr(t.z);
-      const flat = z.flat().filter(isNum);
-      const zmin = isNum(t.zmin) ? t.zmin : Math.min(...flat);
-      const zmax = isNum(t.zmax) ? t.zmax : Math.max(...flat);
-      const stops = scaleStops(t.colorscale);
-      const cw = plotW / Math.max(1, axes.x.cats.length);
-      const ch = plotH / Math.max(1, axes.y.cats.length);
-      const xs = Array.isArray(t.x) ? t.x : null;
-      const ys = Array.isArray(t.y) ? t.y : null;
-      z.forEach((rowValues, r) => arr(rowValues).forEach((v, c) => {
-        const cx = xPos(xs ? xs[c] : c, c);
-        const cy = yPos(ys ? ys[r] : r, r);
-        g.fillStyle = isNum(v) ? scaleColor((v - zmin) / (zmax - zmin || 1), stops) : colors.grid;
-        g.fillRect(cx - cw / 2, cy - ch / 2, cw + 0.5, ch + 0.5);
-        hits.push({ trace: index, point: [r, c], x: xs ? xs[c] : c, y: ys ? ys[r] : r, value: v,
-          box: [cx - cw / 2, cy - ch / 2, cw, ch], name: t.name });
-      }));
-      // colour bar
-      const bx = right + 10;
-      for (let k = 0; k < plotH; k++) {
-        g.fillStyle = scaleColor(1 - k / plotH, stops);
-        g.fillRect(bx, top + k, 10, 1.5);
-      }
-      g.fillStyle = colors.fg2;
-      g.font = font(10);
-      g.textAlign = "left";
-      g.textBaseline = "top";
-      g.fillText(fmt(zmax), bx - 2, Math.max(0, top - 12));
-      g.textBaseline = "bottom";
-      g.fillText(fmt(zmin), bx - 2, Math.min(h, bottom + 12));
-      return;
-    }
-    const ys = arr(t.y);
-    const xs = Array.isArray(t.x) ? t.x : ys.map((_, i) => i);
-    const m = t.marker || {};
-    const base = traceColor(t, ti);
-    const colorOf = (i) => {
-      if (Array.isArray(m.color)) {
-        const c = m.color[i];
-        if (typeof c === "string") return c;
-        if (categorical(m.color)) return PALETTE[c % PALETTE.length];
-        const nums = m.color.filter(isNum);
-        return scaleColor((c - Math.min(...nums)) / (Math.max(...nums) - Math.min(...nums) || 1), scaleStops(m.colorscale));
-      }
-      return base;
-    };
-    const err = errorBars(t, ys.length);
-    const hover = Array.isArray(t.hovertext) ? t.hovertext : [];
-    if (t.type === "bar") {
-      const k = bars.indexOf(t);
-      const y0 = yPos(0);
-      ys.forEach((v, i) => {
-        if (!isNum(v)) return;
-        const x = xPos(xs[i], i) - (slotW * 0.8) / 2 + k * barW;
-        const y = yPos(v);
-        g.fillStyle = colorOf(i);
-        g.fillRect(x, Math.min(y, y0), Math.max(1, barW - 1), Math.abs(y0 - y));
-        const shape = ((m.pattern || {}).shape || [])[i] ?? (m.pattern || {}).shape;
-        if (shape && typeof shape === "string") hatch(g, x, Math.min(y, y0), barW - 1, Math.abs(y0 - y), colors.bg);
-        hits.push({ trace: index, point: i, x: xs[i], y: v, box: [x, Math.min(y, y0) - 2, barW, Math.abs(y0 - y) + 4],
-          name: t.name, hover: hover[i] });
-        if (err) drawError(g, x + barW / 2, v, err[i], yPos, colors.fg);
-      });
-      return;
-    }
-    // scatter: lines and/or markers
-    const mode = t.mode || (ys.length > 20 ? "lines" : "lines+markers");
-    const pts = ys.map((v, i) => [xPos(xs[i], i), yPos(v), v, i]).filter((p) => isNum(p[2]));
-    if (mode.includes("lines") && pts.length > 1) {
-      g.strokeStyle = (t.line || {}).color || base;
-      g.lineWidth = (t.line || {}).width || 2;
-      g.setLineDash((t.line || {}).dash === "dash" ? [6, 4] : (t.line || {}).dash === "dot" ? [2, 3] : []);
-      g.beginPath();
-      pts.forEach(([x, y], k) => (k ? g.lineTo(x, y) : g.moveTo(x, y)));
-      g.stroke();
-      g.setLineDash([]);
-    }
-    const sizes = Array.isArray(m.size) ? m.size : null;
-    const symbols = Array.isArray(m.symbol) ? m.symbol : null;
-    for (const [x, y, v, i] of pts) {
-      if (err) drawError(g, x, v, err[i], yPos, colorOf(i));
-      hits.push({ trace: index, point: i, x: xs[i], y: v, box: [x - 5, y - 5, 10, 10], name: t.name, hover: hover[i] });
-      if (!mode.includes("markers")) continue;
-      g.fillStyle = colorOf(i);
-      g.strokeStyle = colorOf(i);
-      marker(g, symbols ? symbols[i] : m.symbol, x, y, sizes ? sizes[i] : m.size || 6);
-    }
+/** A heatmap's cells and its colour bar (right of the plot). */
+function drawHeatmap(g, t, index, f, colors, hits) {
+  const z = arr(t.z);
+  const flat = z.flat().filter(isNum);
+  const zmin = isNum(t.zmin) ? t.zmin : Math.min(...flat);
+  const zmax = isNum(t.zmax) ? t.zmax : Math.max(...flat);
+  const stops = scaleStops(t.colorscale);
+  const xs = Array.isArray(t.x) ? t.x : null;
+  const ys = Array.isArray(t.y) ? t.y : null;
+  z.forEach((rowValues, r) => arr(rowValues).forEach((v, c) => {
+    const cx = f.xPos(xs ? xs[c] : c, c) - f.cellW / 2;
+    const cy = f.yPos(ys ? ys[r] : r, r) - f.cellH / 2;
+    g.fillStyle = isNum(v) ? scaleColor((v - zmin) / (zmax - zmin || 1), stops) : colors.grid;
+    g.fillRect(cx, cy, f.cellW + 0.5, f.cellH + 0.5);
+    hits.push({ trace: index, point: [r, c], x: xs ? xs[c] : c, y: ys ? ys[r] : r, value: v,
+      box: [cx, cy, f.cellW, f.cellH], name: t.name });
+  }));
+  const bx = f.right + 10;
+  for (let k = 0; k < f.plotH; k++) {
+    g.fillStyle = scaleColor(1 - k / f.plotH, stops);
+    g.fillRect(bx, f.top + k, 10, 1.5);
+  }
+  g.fillStyle = colors.fg2;
+  g.font = fontOf(colors)(10);
+  g.textAlign = "left";
+  g.textBaseline = "top";
+  g.fillText(fmt(zmax), bx - 2, Math.max(0, f.top - 12));
+  g.textBaseline = "bottom";
+  g.fillText(fmt(zmin), bx - 2, Math.min(f.h, f.bottom + 12));
+}
+
+/** The colour of point `i` of a trace: per-point colours, categories or a colour scale. */
+function pointColors(t, ti) {
+  const m = t.marker || {};
+  const base = traceColor(t, ti);
+  if (!Array.isArray(m.color)) return () => base;
+  const nums = m.color.filter(isNum);
+  const lo = Math.min(...nums);
+  const span = Math.max(...nums) - lo || 1;
+  const cats = categorical(m.color);
+  return (i) => {
+    const c = m.color[i];
+    if (typeof c === "string") return c;
+    return cats ? PALETTE[c % PALETTE.length] : scaleColor((c - lo) / span, scaleStops(m.colorscale));
+  };
+}
+
+/** One bar trace, the `k`-th of `n` side by side in each category. */
+function drawBars(g, t, index, ti, k, n, f, colors, hits) {
+  const ys = arr(t.y);
+  const xs = Array.isArray(t.x) ? t.x : ys.map((_, i) => i);
+  const m = t.marker || {};
+  const colorOf = pointColors(t, ti);
+  const err = errorBars(t, ys.length);
+  const hover = Array.isArray(t.hovertext) ? t.hovertext : [];
+  const barW = (f.cellW * 0.8) / Math.max(1, n);
+  const y0 = f.yPos(0);
+  ys.forEach((v, i) => {
+    if (!isNum(v)) return;
+    const x = f.xPos(xs[i], i) - (f.cellW * 0.8) / 2 + k * barW;
+    const y = f.yPos(v);
+    g.fillStyle = colorOf(i);
+    g.fillRect(x, Math.min(y, y0), Math.max(1, barW - 1), Math.abs(y0 - y));
+    const pattern = m.pattern || {};
+    const shape = Array.isArray(pattern.shape) ? pattern.shape[i] : pattern.shape;
+    if (shape) hatch(g, x, Math.min(y, y0), barW - 1, Math.abs(y0 - y), colors.bg);
+    hits.push({ trace: index, point: i, x: xs[i], y: v, box: [x, Math.min(y, y0) - 2, barW, Math.abs(y0 - y) + 4],
+      name: t.name, hover: hover[i] });
+    if (err) drawError(g, x + barW / 2, v, err[i], f.yPos, colors.fg);
   });
+}
 
-  // shapes: vertical lines (yref paper) and rectangles in data coordinates
+/** A scatter trace: lines and/or markers (per-point symbols and sizes), error bars. */
+function drawScatter(g, t, index, ti, f, hits) {
+  const ys = arr(t.y);
+  const xs = Array.isArray(t.x) ? t.x : ys.map((_, i) => i);
+  const m = t.marker || {};
+  const line = t.line || {};
+  const colorOf = pointColors(t, ti);
+  const err = errorBars(t, ys.length);
+  const hover = Array.isArray(t.hovertext) ? t.hovertext : [];
+  const mode = t.mode || (ys.length > 20 ? "lines" : "lines+markers");
+  const pts = ys.map((v, i) => [f.xPos(xs[i], i), f.yPos(v), v, i]).filter((p) => isNum(p[2]));
+  if (mode.includes("lines") && pts.length > 1) {
+    g.strokeStyle = line.color || traceColor(t, ti);
+    g.lineWidth = line.width || 2;
+    g.setLineDash(line.dash === "dash" ? [6, 4] : line.dash === "dot" ? [2, 3] : []);
+    g.beginPath();
+    pts.forEach(([x, y], k) => (k ? g.lineTo(x, y) : g.moveTo(x, y)));
+    g.stroke();
+    g.setLineDash([]);
+  }
+  for (const [x, y, v, i] of pts) {
+    if (err) drawError(g, x, v, err[i], f.yPos, colorOf(i));
+    hits.push({ trace: index, point: i, x: xs[i], y: v, box: [x - 5, y - 5, 10, 10], name: t.name, hover: hover[i] });
+    if (!mode.includes("markers")) continue;
+    g.fillStyle = colorOf(i);
+    g.strokeStyle = colorOf(i);
+    marker(g, Array.isArray(m.symbol) ? m.symbol[i] : m.symbol, x, y, Array.isArray(m.size) ? m.size[i] : m.size || 6);
+  }
+}
+
+/** Shapes: vertical lines (yref "paper") and rectangles around cells, in data coordinates. */
+function drawShapes(g, layout, f, colors) {
   for (const s of layout.shapes || []) {
     const line = s.line || {};
     g.strokeStyle = line.color || colors.fg;
     g.lineWidth = line.width || 2;
     g.setLineDash(line.dash === "dot" ? [2, 3] : line.dash === "dash" ? [6, 4] : []);
     if (s.type === "line") {
-      const x0 = xPos(s.x0, 0);
-      const x1 = xPos(s.x1, 0);
-      const y0 = s.yref === "paper" ? bottom - Number(s.y0) * plotH : yPos(s.y0);
-      const y1 = s.yref === "paper" ? bottom - Number(s.y1) * plotH : yPos(s.y1);
+      const y = (v) => (s.yref === "paper" ? f.bottom - Number(v) * f.plotH : f.yPos(v));
       g.beginPath();
-      g.moveTo(x0, y0);
-      g.lineTo(x1, y1);
+      g.moveTo(f.xPos(s.x0, 0), y(s.y0));
+      g.lineTo(f.xPos(s.x1, 0), y(s.y1));
       g.stroke();
     } else if (s.type === "rect") {
-      const cw = axes.x.cats ? plotW / Math.max(1, axes.x.cats.length) : 0;
-      const ch = axes.y.cats ? plotH / Math.max(1, axes.y.cats.length) : 0;
-      const xa = xPos(s.x0, 0) - cw / 2;
-      const xb = xPos(s.x1, 0) + cw / 2;
-      const ya = yPos(s.y0, 0);
-      const yb = yPos(s.y1, 0);
-      g.strokeRect(Math.min(xa, xb), Math.min(ya, yb) - ch / 2, Math.abs(xb - xa), Math.abs(yb - ya) + ch);
+      const xa = f.xPos(s.x0, 0) - f.cellW / 2;
+      const xb = f.xPos(s.x1, 0) + f.cellW / 2;
+      const ya = f.yPos(s.y0, 0);
+      const yb = f.yPos(s.y1, 0);
+      g.strokeRect(Math.min(xa, xb), Math.min(ya, yb) - f.cellH / 2, Math.abs(xb - xa), Math.abs(yb - ya) + f.cellH);
     }
     g.setLineDash([]);
   }
+}
+
+/** Draw a figure dict on `canvas` (CSS size w×h); returns the hit regions of its points. */
+function drawFigure(canvas, fig, w, h, colors) {
+  const dpr = window.devicePixelRatio || 1;
+  canvas.width = Math.round(w * dpr);
+  canvas.height = Math.round(h * dpr);
+  canvas.style.width = `${w}px`;
+  canvas.style.height = `${h}px`;
+  const g = canvas.getContext("2d");
+  g.setTransform(dpr, 0, 0, dpr, 0, 0);
+  g.fillStyle = colors.bg; // the theme's background: dark charts in a dark theme
+  g.fillRect(0, 0, w, h);
+  const f = plotFrame(g, fig, w, h, drawHeader(g, fig, w, colors), colors);
+  drawAxes(g, f, colors);
+  const hits = [];
+  const data = (fig.data || []).filter((t) => t.visible !== false);
+  const bars = data.filter((t) => t.type === "bar");
+  data.forEach((t, ti) => {
+    const index = (fig.data || []).indexOf(t);
+    if (t.type === "heatmap") drawHeatmap(g, t, index, f, colors, hits);
+    else if (t.type === "bar") drawBars(g, t, index, ti, bars.indexOf(t), bars.length, f, colors, hits);
+    else drawScatter(g, t, index, ti, f, hits);
+  });
+  drawShapes(g, fig.layout || {}, f, colors);
   return hits;
 }
 
@@ -1276,81 +1283,69 @@ function throttled(fn) {
   };
 }
 
-function renderControl(ctx) {
-  const { model, body, on, listen } = ctx;
-  const kind = model.get("control");
-  const save = (values) => {
-    for (const [k, v] of Object.entries(values)) model.set(k, v);
-    model.save_changes();
-  };
-  const label = el("span", { class: "invw-control-label" });
-  const wrap = el("label", { class: "invw-control", "data-control": kind });
-  body.append(wrap);
-  let input;
-  let update;
-  if (kind === "html") {
-    input = el("div", { class: "invw-html" });
-    update = () => {
-      input.innerHTML = model.get("value") || "";
-    };
-  } else if (kind === "button" || kind === "toggle") {
-    input = el("button", { type: "button", class: "invw-button" });
-    update = () => {
+/** Set and send control values. */
+const saver = (model) => (values) => {
+  for (const [k, v] of Object.entries(values)) model.set(k, v);
+  model.save_changes();
+};
+
+// Each control kind: its element(s) and how it follows the model; `listen` adds its listeners.
+const CONTROLS = {
+  html(model) {
+    const input = el("div", { class: "invw-html" });
+    return { input, update: () => { input.innerHTML = model.get("value") || ""; } };
+  },
+  button(model, listen) {
+    const input = el("button", { type: "button", class: "invw-button" });
+    listen(input, "click", () => model.send({ action: "click" }));
+    return { input, update: () => { input.textContent = model.get("description") || ""; } };
+  },
+  toggle(model, listen) {
+    const input = el("button", { type: "button", class: "invw-button" });
+    listen(input, "click", () => saver(model)({ value: !model.get("value") }));
+    const update = () => {
       input.textContent = model.get("description") || "";
-      if (kind === "toggle") {
-        input.setAttribute("aria-pressed", String(Boolean(model.get("value"))));
-        input.classList.toggle("invw-pressed", Boolean(model.get("value")));
-      }
+      input.setAttribute("aria-pressed", String(Boolean(model.get("value"))));
+      input.classList.toggle("invw-pressed", Boolean(model.get("value")));
     };
-    listen(input, "click", () => (kind === "toggle" ? save({ value: !model.get("value") }) : model.send({ action: "click" })));
-  } else if (kind === "dropdown") {
-    input = el("select", { "data-lm-suppress-shortcuts": "true" });
-    update = () => {
+    return { input, update };
+  },
+  dropdown(model, listen) {
+    const input = el("select", { "data-lm-suppress-shortcuts": "true" });
+    listen(input, "change", () => saver(model)({ index: Number(input.value) }));
+    const update = () => {
       const labels = model.get("_labels") || [];
       if (input.options.length !== labels.length || [...input.options].some((o, i) => o.text !== labels[i])) {
         input.replaceChildren(...labels.map((l, i) => el("option", { value: i }, l)));
       }
       input.value = String(model.get("index"));
     };
-    listen(input, "change", () => save({ index: Number(input.value) }));
-  } else if (kind === "toggles") {
-    input = el("div", { class: "invw-toggles", role: "radiogroup" });
-    update = () => {
+    return { input, update };
+  },
+  toggles(model, listen) {
+    const input = el("div", { class: "invw-toggles", role: "group" });
+    listen(input, "click", (event) => {
+      const b = event.target.closest("button[data-index]");
+      if (b) saver(model)({ index: Number(b.dataset.index) });
+    });
+    const update = () => {
       const labels = model.get("_labels") || [];
       if (input.children.length !== labels.length) {
         input.replaceChildren(...labels.map((l, i) => el("button", { type: "button", class: "invw-button", "data-index": i }, l)));
       }
       [...input.children].forEach((b, i) => {
-        const pressed = i === model.get("index");
-        b.setAttribute("aria-pressed", String(pressed));
-        b.classList.toggle("invw-pressed", pressed);
+        b.setAttribute("aria-pressed", String(i === model.get("index")));
+        b.classList.toggle("invw-pressed", i === model.get("index"));
       });
     };
-    listen(input, "click", (event) => {
-      const b = event.target.closest("button[data-index]");
-      if (b) save({ index: Number(b.dataset.index) });
-    });
-  } else if (kind === "slider" || kind === "selection") {
-    input = el("input", { type: "range", "data-lm-suppress-shortcuts": "true" });
+    return { input, update };
+  },
+  slider(model, listen, selection = false) {
+    const input = el("input", { type: "range", "data-lm-suppress-shortcuts": "true" });
     const shown = el("span", { class: "invw-value" });
-    const selection = kind === "selection";
     const valueText = () => (selection ? (model.get("_labels") || [])[Number(input.value)] : fmt(Number(input.value)));
     let dragging = false;
-    const send = throttled(() => save(selection ? { index: Number(input.value) } : { value: Number(input.value) }));
-    update = () => {
-      if (selection) {
-        input.min = "0";
-        input.max = String((model.get("_labels") || []).length - 1);
-        input.step = "1";
-      } else {
-        input.min = String(model.get("min"));
-        input.max = String(model.get("max"));
-        input.step = String(model.get("step"));
-      }
-      if (!dragging) input.value = String(selection ? model.get("index") : model.get("value"));
-      shown.textContent = valueText();
-      input.setAttribute("aria-valuetext", shown.textContent);
-    };
+    const send = throttled(() => saver(model)(selection ? { index: Number(input.value) } : { value: Number(input.value) }));
     listen(input, "input", () => {
       dragging = true;
       shown.textContent = valueText();
@@ -1360,20 +1355,43 @@ function renderControl(ctx) {
       send.now();
       dragging = false;
     });
-    wrap.append(label, input, shown);
-  } else {
-    const number = kind === "number";
-    input = el("input", { type: number ? "number" : "text", "data-lm-suppress-shortcuts": "true" });
-    update = () => {
+    const update = () => {
+      const n = (model.get("_labels") || []).length;
+      input.min = selection ? "0" : String(model.get("min"));
+      input.max = selection ? String(n - 1) : String(model.get("max"));
+      input.step = selection ? "1" : String(model.get("step"));
+      if (!dragging) input.value = String(selection ? model.get("index") : model.get("value"));
+      shown.textContent = valueText();
+      input.setAttribute("aria-valuetext", shown.textContent);
+    };
+    return { input, update, after: shown };
+  },
+  selection: (model, listen) => CONTROLS.slider(model, listen, true),
+  number: (model, listen) => CONTROLS.text(model, listen, true),
+  text(model, listen, number = false) {
+    const input = el("input", { type: number ? "number" : "text", "data-lm-suppress-shortcuts": "true" });
+    listen(input, "change", () => saver(model)({ value: number ? Math.round(Number(input.value)) : input.value }));
+    const update = () => {
       if (number) {
         input.min = String(model.get("min"));
         input.max = String(model.get("max"));
       }
       if (document.activeElement !== input) input.value = String(model.get("value"));
     };
-    listen(input, "change", () => save({ value: number ? Math.round(Number(input.value)) : input.value }));
-  }
-  if (!wrap.children.length) wrap.append(label, input);
+    return { input, update };
+  },
+};
+
+function renderControl(ctx) {
+  const { model, body, on, listen } = ctx;
+  const kind = model.get("control");
+  const make = CONTROLS[kind] || CONTROLS.html;
+  const { input, update, after } = make(model, listen);
+  const label = el("span", { class: "invw-control-label" });
+  // A <label> only around one form field: a label's click would also press a group's first button.
+  const tag = ["dropdown", "slider", "selection", "number", "text"].includes(kind) ? "label" : "div";
+  const wrap = el(tag, { class: "invw-control", "data-control": kind }, label, input, after || null);
+  body.append(wrap);
   const common = () => {
     const description = model.get("description") || "";
     label.textContent = kind === "button" || kind === "toggle" ? "" : description;
@@ -1495,12 +1513,16 @@ function buildTree(node, nodes) {
 }
 
 /** The status line of the root: the explorer's status, or the one view's when shown alone. */
-function statusLine(shared, source, isExplorer) {
+function statusLine(shared, source, isExplorer, panels) {
   const { listen } = shared;
   const status = el("span", { class: "invw-status", role: "status", "aria-live": "polite" });
   const dismiss = button("dismiss", "×", "Dismiss the error", { "aria-label": "Dismiss the error" });
   let offline = false;
-  const isDisconnected = () => Boolean(shared.host.closest && shared.host.closest(".jupyter-widgets-disconnected"));
+  // The kernel is gone (dead, restarted) or the widget closed: the widget manager marks every
+  // model's comm dead (comm_live, readable on the panels' own models) and fires
+  // comm_live_update; ipywidgets' own containers also get "jupyter-widgets-disconnected".
+  const isDisconnected = () => panels.some((p) => p.comm_live === false)
+    || Boolean(shared.host.closest && shared.host.closest(".jupyter-widgets-disconnected"));
   const update = () => {
     const state = offline ? "disconnected" : source.get("status") || "idle";
     let line = isExplorer ? source.get("status_text") || state : state;
@@ -1518,7 +1540,7 @@ function statusLine(shared, source, isExplorer) {
     status.title = line;
     dismiss.hidden = state !== "error";
   };
-  for (const m of new Set([shared.model, source])) {
+  for (const m of new Set([shared.model, source, ...panels])) {
     const live = () => {
       offline = isDisconnected();
       update();
@@ -1633,7 +1655,8 @@ async function render({ model, el: host }) {
       if (single && single.exporter) single.exporter();
       else exportRoot(rootNode, `${model.get("export_name") || "explorer"}.png`);
     });
-    const footer = el("div", { class: "invw-footer" }, ...statusLine(shared, source, isExplorer), exportButton);
+    const footer = el("div", { class: "invw-footer" }, ...statusLine(shared, source, isExplorer, models),
+      exportButton);
     rootNode.append(content, footer);
   };
   const rebuild = () => build().catch((e) => {
