@@ -1,8 +1,12 @@
 """The explorers' one front end in a real JupyterLab: arrow keys move a slider (and not the
-notebook), a model error is marked on the view it concerns, nothing overflows an 800 px wide
-page, and charts follow the dark theme."""
+notebook), a model error is marked on the view it concerns, one status line and one export (a PNG
+of the whole explorer) per explorer, nothing overflows an 800 px wide page, and charts follow the
+dark theme."""
 
 from __future__ import annotations
+
+import struct
+from pathlib import Path
 
 import jlab
 import pytest
@@ -101,6 +105,26 @@ def test_a_model_error_is_marked_on_its_view_and_cleared_by_the_next_success(lab
     lab.kernel_eval("ex.set_latent([0.0, 0.0, 0.0, 0.0]); ex.wait_idle(30)")
     lab.page.wait_for_function(
         "s => !document.querySelector(s)", arg=f"{decoded}.invw-stale", timeout=20_000)
+    assert lab.errors == []
+
+
+def test_one_status_line_and_one_export_per_explorer_and_the_export_is_a_png(lab):
+    counts = lab.eval_js("""() => Array.from(document.querySelectorAll('.invw-explorer')).map(e =>
+      [e.querySelectorAll('.invw-status').length, e.querySelectorAll('button[data-action=export]').length])""")
+    assert counts == [[1, 1], [1, 1]]
+    explorer = lab.page.locator(".invw-response-explorer").first
+    button = explorer.locator("button[data-action=export]")
+    button.scroll_into_view_if_needed()
+    with lab.page.expect_download() as download:
+        button.click()
+    assert download.value.suggested_filename == "ResponseExplorer.png"
+    data = Path(download.value.path()).read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", data[16:24])
+    box = explorer.locator(".invw-root").bounding_box()
+    # the whole explorer at twice its CSS size: every panel, heading and caption
+    assert abs(width - 2 * box["width"]) <= 2 and abs(height - 2 * box["height"]) <= 2
+    assert len(data) > 20_000  # pictures, not an empty page
     assert lab.errors == []
 
 

@@ -487,6 +487,9 @@ class FactorExplorer(Explorer):
     def _on_pair(self, change: dict) -> None:
         for i, view in ((self.source, self.source_view), (self.target, self.target_view)):
             view.set_image(self.dataset.images[i])
+        # the pickers outline the pair shown, also after select() from code
+        self.source_picker.selected = self._pick_position(self.source)
+        self.target_picker.selected = self._pick_position(self.target)
         self._request_swap()
         self._request_interp(strip=True)
         if change["name"] == "source":

@@ -232,6 +232,69 @@ function renderImage(ctx) {
 
 // ---------------------------------------------------------------------------- SampleGrid
 
+/** The grid at native resolution as to_png() composes it (1-pixel white gaps). */
+function exportGrid(model) {
+  const meta = model.get("_meta") || {};
+  const n = meta.n || 0;
+  if (!n) return;
+  const pixels = bytesOf(model.get("_pixels"));
+  const hmeta = model.get("_heatmap_meta") || {};
+  const index = hmeta.n ? bytesOf(model.get("_heatmaps")) : null;
+  const lut = bytesOf(model.get("_lut"));
+  const opacity = model.get("heatmap_opacity");
+  const { h, w, c, ncols } = meta;
+  const nrows = Math.ceil(n / ncols);
+  const W = ncols * w + (ncols - 1);
+  const H = nrows * h + (nrows - 1);
+  const out = new ImageData(W, H);
+  out.data.fill(255); // 1-pixel white gaps, like compose.grid
+  const size = h * w * c;
+  const hsize = hmeta.n ? hmeta.h * hmeta.w : 0;
+  for (let i = 0; i < n; i++) {
+    const heat = index && hmeta.present[i] ? index.subarray(i * hsize, (i + 1) * hsize) : null;
+    const cell = composite(pixels.subarray(i * size, (i + 1) * size), h, w, c, heat,
+      hmeta.h, hmeta.w, lut, opacity);
+    const x0 = (i % ncols) * (w + 1);
+    const y0 = Math.floor(i / ncols) * (h + 1);
+    for (let y = 0; y < h; y++) {
+      out.data.set(cell.data.subarray(4 * y * w, 4 * (y + 1) * w), 4 * ((y0 + y) * W + x0));
+    }
+  }
+  downloadImageData(out, "grid.png");
+}
+
+/** Enter or Space selects the focused cell; arrow keys move the focus (up/down by a row). */
+function gridKey(event, cells, ncols, select) {
+  if (event.key === "Enter" || event.key === " ") {
+    event.preventDefault();
+    select(event);
+    return;
+  }
+  const cell = event.target.closest(".invw-cell");
+  const step = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: ncols, ArrowUp: -ncols }[event.key];
+  const next = cell && step ? cells[Number(cell.dataset.index) + step] : null;
+  if (next) {
+    event.preventDefault();
+    next.node.focus();
+  }
+}
+
+/** Replace the grid's cells by `n` new ones (canvas, overlay, caption each). */
+function gridCells(grid, n) {
+  grid.replaceChildren();
+  const cells = [];
+  for (let i = 0; i < n; i++) {
+    const main = el("canvas", { class: "invw-main", width: 1, height: 1 });
+    const overlay = el("canvas", { class: "invw-overlay", width: 1, height: 1 });
+    const caption = el("div", { class: "invw-caption" });
+    const node = el("div", { class: "invw-cell", "data-index": i, role: "option", tabindex: 0 },
+      el("div", { class: "invw-cell-image" }, main, overlay), caption);
+    grid.append(node);
+    cells.push({ node, main, overlay, caption });
+  }
+  return cells;
+}
+
 function renderGrid(ctx) {
   const { model, body, on, listen } = ctx;
   const grid = el("div", { class: "invw-grid", role: "listbox", "aria-label": ctx.label || "images",
@@ -241,21 +304,7 @@ function renderGrid(ctx) {
   let cells = [];
 
   const build = (n) => {
-    grid.replaceChildren();
-    cells = [];
-    for (let i = 0; i < n; i++) {
-      const main = el("canvas", { class: "invw-main", width: 1, height: 1 });
-      const overlay = el("canvas", { class: "invw-overlay", width: 1, height: 1 });
-      const caption = el("div", { class: "invw-caption" });
-      const node = el(
-        "div",
-        { class: "invw-cell", "data-index": i, role: "option", tabindex: 0 },
-        el("div", { class: "invw-cell-image" }, main, overlay),
-        caption,
-      );
-      grid.append(node);
-      cells.push({ node, main, overlay, caption });
-    }
+    cells = gridCells(grid, n);
   };
 
   const highlight = () => {
@@ -319,53 +368,9 @@ function renderGrid(ctx) {
     model.save_changes();
   };
   listen(grid, "click", select);
-  listen(grid, "keydown", (event) => {
-    if (event.key === "Enter" || event.key === " ") {
-      event.preventDefault();
-      select(event);
-      return;
-    }
-    // Arrow keys move the focus between cells (row-wise; up/down by a row).
-    const cell = event.target.closest(".invw-cell");
-    const ncols = (model.get("_meta") || {}).ncols || 1;
-    const step = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: ncols, ArrowUp: -ncols }[event.key];
-    if (!cell || !step) return;
-    const next = cells[Number(cell.dataset.index) + step];
-    if (next) {
-      event.preventDefault();
-      next.node.focus();
-    }
-  });
+  listen(grid, "keydown", (event) => gridKey(event, cells, (model.get("_meta") || {}).ncols || 1, select));
 
-  return () => {
-    const meta = model.get("_meta") || {};
-    const n = meta.n || 0;
-    if (!n) return;
-    const pixels = bytesOf(model.get("_pixels"));
-    const hmeta = model.get("_heatmap_meta") || {};
-    const index = hmeta.n ? bytesOf(model.get("_heatmaps")) : null;
-    const lut = bytesOf(model.get("_lut"));
-    const opacity = model.get("heatmap_opacity");
-    const { h, w, c, ncols } = meta;
-    const nrows = Math.ceil(n / ncols);
-    const W = ncols * w + (ncols - 1);
-    const H = nrows * h + (nrows - 1);
-    const out = new ImageData(W, H);
-    out.data.fill(255); // 1-pixel white gaps, like compose.grid
-    const size = h * w * c;
-    const hsize = hmeta.n ? hmeta.h * hmeta.w : 0;
-    for (let i = 0; i < n; i++) {
-      const heat = index && hmeta.present[i] ? index.subarray(i * hsize, (i + 1) * hsize) : null;
-      const cell = composite(pixels.subarray(i * size, (i + 1) * size), h, w, c, heat,
-        hmeta.h, hmeta.w, lut, opacity);
-      const x0 = (i % ncols) * (w + 1);
-      const y0 = Math.floor(i / ncols) * (h + 1);
-      for (let y = 0; y < h; y++) {
-        out.data.set(cell.data.subarray(4 * y * w, 4 * (y + 1) * w), 4 * ((y0 + y) * W + x0));
-      }
-    }
-    downloadImageData(out, "grid.png");
-  };
+  return () => exportGrid(model);
 }
 
 // ---------------------------------------------------------------------------- LatentSliders
@@ -584,47 +589,111 @@ function renderSliders(ctx) {
 
 // ---------------------------------------------------------------------------- SketchPad
 
-function renderSketch(ctx) {
-  const { model, body, on, listen, cleanups } = ctx;
-  const canvas = el("canvas", { class: "invw-main", width: 1, height: 1 });
+/** Paint an anti-aliased segment from `a` to `b`, `2r` pixels wide, into the h×w buffer
+ * (pixel centres at +0.5); erasing lowers the ink instead. */
+function paintSegment(buf, h, w, a, b, r, erasing) {
+  const x0 = Math.max(0, Math.floor(Math.min(a.x, b.x) - r - 1));
+  const x1 = Math.min(w - 1, Math.ceil(Math.max(a.x, b.x) + r + 1));
+  const y0 = Math.max(0, Math.floor(Math.min(a.y, b.y) - r - 1));
+  const y1 = Math.min(h - 1, Math.ceil(Math.max(a.y, b.y) + r + 1));
+  const dx = b.x - a.x;
+  const dy = b.y - a.y;
+  const len2 = dx * dx + dy * dy;
+  for (let y = y0; y <= y1; y++) {
+    for (let x = x0; x <= x1; x++) {
+      const px = x + 0.5;
+      const py = y + 0.5;
+      const t = len2 > 0 ? Math.max(0, Math.min(1, ((px - a.x) * dx + (py - a.y) * dy) / len2)) : 0;
+      const d = Math.hypot(px - (a.x + t * dx), py - (a.y + t * dy));
+      const cover = Math.max(0, Math.min(1, r + 0.5 - d));
+      if (cover <= 0) continue;
+      const v = Math.round(cover * 255);
+      const k = y * w + x;
+      buf[k] = erasing ? Math.min(buf[k], 255 - v) : Math.max(buf[k], v);
+    }
+  }
+}
+
+/** The sketch pad's tools: brush size, eraser toggle, clear. */
+function sketchTools() {
   const brush = el("input", {
     type: "range", class: "invw-brush", min: 1, max: 16, step: 1, "aria-label": "brush size",
-    title: "brush size",
+    title: "brush size", "data-lm-suppress-shortcuts": "true",
   });
   const erase = button("erase", "erase", "Toggle the eraser", { "aria-pressed": "false" });
   const clear = button("clear", "clear", "Clear the drawing");
+  return { brush, erase, clear };
+}
+
+/** Pointer strokes on the canvas: paint, redraw, send at most once per frame and at the end. */
+function listenStrokes(listen, canvas, st, paint, redraw, send) {
+  const position = (event) => {
+    const rect = canvas.getBoundingClientRect();
+    return { x: ((event.clientX - rect.left) / rect.width) * st.w, y: ((event.clientY - rect.top) / rect.height) * st.h };
+  };
+  const schedule = () => {
+    if (!st.frame) st.frame = requestAnimationFrame(send);
+  };
+  listen(canvas, "pointerdown", (event) => {
+    if (event.pointerType === "mouse" && event.button !== 0) return;
+    event.preventDefault();
+    canvas.setPointerCapture?.(event.pointerId);
+    st.drawing = true;
+    st.last = position(event);
+    paint(st.last, st.last);
+    redraw();
+    schedule();
+  });
+  listen(canvas, "pointermove", (event) => {
+    if (!st.drawing) return;
+    const events = event.getCoalescedEvents ? event.getCoalescedEvents() : [];
+    for (const e of events.length ? events : [event]) {
+      const p = position(e);
+      paint(st.last, p);
+      st.last = p;
+    }
+    redraw();
+    schedule();
+  });
+  const end = () => {
+    if (!st.drawing) return;
+    st.drawing = false;
+    st.last = null;
+    send();
+  };
+  listen(canvas, "pointerup", end);
+  listen(canvas, "pointercancel", end);
+  listen(canvas, "lostpointercapture", end);
+}
+
+function renderSketch(ctx) {
+  const { model, body, on, listen, cleanups } = ctx;
+  const canvas = el("canvas", { class: "invw-main", width: 1, height: 1 });
+  const { brush, erase, clear } = sketchTools();
   const pad = el("div", { class: "invw-sketch" }, canvas);
   body.append(pad, el("div", { class: "invw-tools" }, brush, erase, clear));
+  const st = { h: 0, w: 0, buf: new Uint8Array(0), drawing: false, last: null, frame: 0 };
 
-  let h = 0;
-  let w = 0;
-  let buf = new Uint8Array(0);
-  let drawing = false;
-  let last = null;
-  let frame = 0;
-
-  const redraw = () => putImage(canvas, toImageData(buf, h, w, 1));
+  const redraw = () => putImage(canvas, toImageData(st.buf, st.h, st.w, 1));
   const load = coalesce(() => {
-    h = model.get("height");
-    w = model.get("width");
+    st.h = model.get("height");
+    st.w = model.get("width");
     const pixels = bytesOf(model.get("_pixels"));
-    buf = pixels.length === h * w ? pixels.slice() : new Uint8Array(h * w);
+    st.buf = pixels.length === st.h * st.w ? pixels.slice() : new Uint8Array(st.h * st.w);
     canvas.style.width = `${model.get("display_width")}px`;
     redraw();
   });
   const send = () => {
-    if (frame) cancelAnimationFrame(frame);
-    frame = 0;
+    if (st.frame) cancelAnimationFrame(st.frame);
+    st.frame = 0;
     // A custom message with the pixels as a binary buffer: a panel's plain widget model would
     // JSON-copy a binary trait set from here (to {}), so Python sets the trait itself.
-    model.send({ action: "pixels", height: h, width: w }, undefined, [buf.slice().buffer]);
+    model.send({ action: "pixels", height: st.h, width: st.w }, undefined, [st.buf.slice().buffer]);
   };
-  cleanups.push(() => frame && cancelAnimationFrame(frame));
+  cleanups.push(() => st.frame && cancelAnimationFrame(st.frame));
   // While a stroke is drawn the canvas is the truth; model changes (echoes) wait for its end.
-  on("change:_pixels", () => drawing || load());
-  on("change:height", load);
-  on("change:width", load);
-  on("change:display_width", load);
+  on("change:_pixels", () => st.drawing || load());
+  for (const name of ["height", "width", "display_width"]) on(`change:${name}`, load);
   const tools = () => {
     brush.max = String(Math.max(16, model.get("brush")));
     brush.value = String(model.get("brush"));
@@ -637,88 +706,16 @@ function renderSketch(ctx) {
   on("change:erase", tools);
   load();
   tools();
-
-  /** Paint an anti-aliased segment `brush` pixels wide (pixel centres at +0.5). */
-  const paint = (a, b) => {
-    const r = model.get("brush") / 2;
-    const erasing = model.get("erase");
-    const x0 = Math.max(0, Math.floor(Math.min(a.x, b.x) - r - 1));
-    const x1 = Math.min(w - 1, Math.ceil(Math.max(a.x, b.x) + r + 1));
-    const y0 = Math.max(0, Math.floor(Math.min(a.y, b.y) - r - 1));
-    const y1 = Math.min(h - 1, Math.ceil(Math.max(a.y, b.y) + r + 1));
-    const dx = b.x - a.x;
-    const dy = b.y - a.y;
-    const len2 = dx * dx + dy * dy;
-    for (let y = y0; y <= y1; y++) {
-      for (let x = x0; x <= x1; x++) {
-        const px = x + 0.5;
-        const py = y + 0.5;
-        const t = len2 > 0 ? Math.max(0, Math.min(1, ((px - a.x) * dx + (py - a.y) * dy) / len2)) : 0;
-        const d = Math.hypot(px - (a.x + t * dx), py - (a.y + t * dy));
-        const cover = Math.max(0, Math.min(1, r + 0.5 - d));
-        if (cover <= 0) continue;
-        const v = Math.round(cover * 255);
-        const k = y * w + x;
-        buf[k] = erasing ? Math.min(buf[k], 255 - v) : Math.max(buf[k], v);
-      }
-    }
-  };
-  const position = (event) => {
-    const rect = canvas.getBoundingClientRect();
-    return {
-      x: ((event.clientX - rect.left) / rect.width) * w,
-      y: ((event.clientY - rect.top) / rect.height) * h,
-    };
-  };
-  const schedule = () => {
-    if (!frame) frame = requestAnimationFrame(send);
-  };
-  listen(canvas, "pointerdown", (event) => {
-    if (event.pointerType === "mouse" && event.button !== 0) return;
-    event.preventDefault();
-    canvas.setPointerCapture?.(event.pointerId);
-    drawing = true;
-    last = position(event);
-    paint(last, last);
-    redraw();
-    schedule();
-  });
-  listen(canvas, "pointermove", (event) => {
-    if (!drawing) return;
-    const events = event.getCoalescedEvents ? event.getCoalescedEvents() : [];
-    for (const e of events.length ? events : [event]) {
-      const p = position(e);
-      paint(last, p);
-      last = p;
-    }
-    redraw();
-    schedule();
-  });
-  const end = () => {
-    if (!drawing) return;
-    drawing = false;
-    last = null;
-    send();
-  };
-  listen(canvas, "pointerup", end);
-  listen(canvas, "pointercancel", end);
-  listen(canvas, "lostpointercapture", end);
-
-  listen(brush, "input", () => {
-    model.set("brush", Number(brush.value));
-    model.save_changes();
-  });
-  listen(erase, "click", () => {
-    model.set("erase", !model.get("erase"));
-    model.save_changes();
-  });
+  const paint = (a, b) => paintSegment(st.buf, st.h, st.w, a, b, model.get("brush") / 2, model.get("erase"));
+  listenStrokes(listen, canvas, st, paint, redraw, send);
+  listen(brush, "input", () => saver(model)({ brush: Number(brush.value) }));
+  listen(erase, "click", () => saver(model)({ erase: !model.get("erase") }));
   listen(clear, "click", () => {
-    buf.fill(0);
+    st.buf.fill(0);
     redraw();
     send();
   });
-
-  return () => downloadImageData(toImageData(buf, h, w, 1), "sketch.png");
+  return () => downloadImageData(toImageData(st.buf, st.h, st.w, 1), "sketch.png");
 }
 
 // ---------------------------------------------------------------------------- Chart
