@@ -210,6 +210,7 @@ function renderImage(ctx) {
 
     const text = model.get("caption") || "";
     caption.textContent = text;
+    caption.style.maxWidth = frame.style.width;
     caption.hidden = !text;
   });
   for (const name of ["_meta", "_pixels", "_heatmap", "_heatmap_meta", "_lut", "heatmap_opacity",
@@ -295,6 +296,32 @@ function gridCells(grid, n) {
   return cells;
 }
 
+/** Draw every cell (its image with its heatmap blended in) and its caption. */
+function paintCells(model, cells, meta, pixels) {
+  const n = meta.n;
+  const size = meta.h * meta.w * meta.c;
+  const captions = model.get("captions") || [];
+  const hmeta = model.get("_heatmap_meta") || {};
+  const index = bytesOf(model.get("_heatmaps"));
+  const lut = bytesOf(model.get("_lut"));
+  const heat = hmeta.n === n && index.length === n * hmeta.h * hmeta.w && lut.length === 768;
+  const hsize = heat ? hmeta.h * hmeta.w : 0;
+  const opacity = model.get("heatmap_opacity");
+  cells.forEach((cell, i) => {
+    // Blended here with the export's arithmetic and nearest-neighbour rule, as in the image
+    // view: a CSS-stretched overlay picks other neighbours and rounds differently.
+    const show = heat && hmeta.present[i];
+    putImage(cell.main, composite(pixels.subarray(i * size, (i + 1) * size), meta.h, meta.w,
+      meta.c, show ? index.subarray(i * hsize, (i + 1) * hsize) : null, hmeta.h, hmeta.w, lut,
+      opacity));
+    cell.overlay.hidden = true;
+    cell.caption.textContent = captions[i] || "";
+    cell.caption.title = captions[i] || "";
+    cell.caption.hidden = !captions[i];
+  });
+  return { hmeta, heat };
+}
+
 function renderGrid(ctx) {
   const { model, body, on, listen } = ctx;
   const grid = el("div", { class: "invw-grid", role: "listbox", "aria-label": ctx.label || "images",
@@ -331,25 +358,7 @@ function renderGrid(ctx) {
     const cellWidth = Math.max(model.get("cell_width"), MIN_CELL);
     // Cells shrink (never below a third of their width) rather than overflow a narrow output.
     grid.style.gridTemplateColumns = `repeat(${meta.ncols}, minmax(${Math.ceil(cellWidth / 3)}px, ${cellWidth}px))`;
-    const size = meta.h * meta.w * meta.c;
-    const captions = model.get("captions") || [];
-    const hmeta = model.get("_heatmap_meta") || {};
-    const index = bytesOf(model.get("_heatmaps"));
-    const lut = bytesOf(model.get("_lut"));
-    const heat = hmeta.n === n && index.length === n * hmeta.h * hmeta.w && lut.length === 768;
-    const hsize = heat ? hmeta.h * hmeta.w : 0;
-    const opacity = model.get("heatmap_opacity");
-    cells.forEach((cell, i) => {
-      // Blended here with the export's arithmetic and nearest-neighbour rule, as in the image
-      // view: a CSS-stretched overlay picks other neighbours and rounds differently.
-      const show = heat && hmeta.present[i];
-      putImage(cell.main, composite(pixels.subarray(i * size, (i + 1) * size), meta.h, meta.w,
-        meta.c, show ? index.subarray(i * hsize, (i + 1) * hsize) : null, hmeta.h, hmeta.w, lut,
-        opacity));
-      cell.overlay.hidden = true;
-      cell.caption.textContent = captions[i] || "";
-      cell.caption.hidden = !captions[i];
-    });
+    const { hmeta, heat } = paintCells(model, cells, meta, pixels);
     bar.update(hmeta, heat && model.get("colorbar"));
     highlight();
   });
