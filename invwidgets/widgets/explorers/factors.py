@@ -410,7 +410,7 @@ class FactorExplorer(Explorer):
             alphas = np.linspace(0, 1, self.n_interp).tolist()
 
             def show_strip(r: dict[str, Any]) -> None:
-                caps = [f"IIN α={x:.2f}" for x in alphas] + [f"z α={x:.2f}" for x in alphas]
+                caps = [f"α={x:.2f}" for x in alphas] * 2  # rows: the heading says which is which
                 self.interp_strip.set_images(torch.cat([r["iin"], r["linear"]]), captions=caps, ncols=self.n_interp)
 
             self.run_in_worker("strip", self.compute_interp, s, t, f, alphas, on_result=show_strip,

@@ -879,6 +879,7 @@ function categorical(values) {
 function traceColor(t, i) {
   const m = t.marker || {};
   if (typeof m.color === "string") return m.color;
+  if (Array.isArray(m.color) && typeof m.color[0] === "string") return m.color[0];
   if (t.line && typeof t.line.color === "string") return t.line.color;
   return PALETTE[i % PALETTE.length];
 }
