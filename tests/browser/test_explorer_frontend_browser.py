@@ -1,5 +1,5 @@
 """The explorers' one front end in a real JupyterLab: arrow keys move a slider (and not the
-notebook), a model error is marked on the view it concerns, one status line and one export (a PNG
+notebook), the keyboard picks a chart's cell, a model error is marked on the view it concerns, one status line and one export (a PNG
 of the whole explorer) per explorer, nothing overflows an 800 px wide page, and charts follow the
 dark theme."""
 
@@ -89,6 +89,20 @@ def test_arrow_keys_move_a_slider_and_the_value_reaches_python(lab):
     # the notebook did not take the keys (no other cell became active, focus stayed)
     assert _active_cell(lab) == cell
     assert lab.eval_js("() => document.activeElement.matches('input[type=range]')")
+    assert lab.errors == []
+
+
+def test_the_keyboard_picks_a_response_matrix_cell(lab):
+    matrix = lab.page.locator(MATRIX).first
+    matrix.scroll_into_view_if_needed()
+    matrix.focus()
+    cell = _active_cell(lab)
+    for key in ("ArrowRight", "ArrowRight", "ArrowDown"):  # onto [0, 0], then column 1, then row 1
+        lab.page.keyboard.press(key)
+    assert "y=" in matrix.get_attribute("aria-label")  # the cell's values, read out
+    lab.page.keyboard.press("Enter")
+    assert lab.wait_for_python("rx.cell", "(1, 1)") == "(1, 1)"
+    assert _active_cell(lab) == cell
     assert lab.errors == []
 
 

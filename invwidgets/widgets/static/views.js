@@ -1229,20 +1229,51 @@ function drawError(g, x, v, [down, up], yPos, color) {
   g.stroke();
 }
 
+/** A point's values in words (tooltip, screen readers). */
+function describeHit(hit) {
+  if (hit.hover) return String(hit.hover).replace(/<br>/g, "\n");
+  return `${hit.name ? `${hit.name}: ` : ""}x=${hit.x}, y=${fmt(hit.value ?? hit.y)}`;
+}
+
+/** The hit a key moves to from `k`: left/right along the points, up/down a heatmap row. */
+function stepHit(hits, k, key) {
+  const here = hits[k];
+  if (key === "Home") return 0;
+  if (key === "End") return hits.length - 1;
+  if (key === "ArrowRight") return Math.min(hits.length - 1, k + 1);
+  if (key === "ArrowLeft") return Math.max(0, k - 1);
+  if (!here || !Array.isArray(here.point)) return key === "ArrowDown" ? Math.min(hits.length - 1, k + 1) : Math.max(0, k - 1);
+  const [r, c] = here.point;
+  const dr = key === "ArrowDown" ? 1 : -1;
+  const next = hits.findIndex((h) => h.trace === here.trace && h.point[0] === r + dr && h.point[1] === c);
+  return next < 0 ? k : next;
+}
+
 function renderChart(ctx) {
   const { model, body, on, listen } = ctx;
   const canvas = el("canvas", { class: "invw-chart-canvas", role: "img", tabindex: 0 });
   body.append(canvas);
   let hits = [];
+  let focused = -1; // the point the keyboard is on
   const draw = coalesce(() => {
     const fig = model.get("_figure") || {};
     const layout = fig.layout || {};
     const avail = ctx.availableWidth();
     const w = Math.max(160, Math.min(layout.width || 340, avail || layout.width || 340));
     const h = layout.height || 240;
-    hits = drawFigure(canvas, fig, w, h, themeColors(canvas));
+    const colors = themeColors(canvas);
+    hits = drawFigure(canvas, fig, w, h, colors);
     canvas.invwHits = hits; // where each cell, bar and point is drawn (CSS pixels; for tests)
-    canvas.setAttribute("aria-label", text(layout.title) || "chart");
+    const hit = hits[focused];
+    if (hit && document.activeElement === canvas) {
+      const g = canvas.getContext("2d");
+      g.strokeStyle = colors.fg;
+      g.lineWidth = 2;
+      g.setLineDash([3, 2]);
+      g.strokeRect(...hit.box);
+    }
+    const title = text(layout.title) || "chart";
+    canvas.setAttribute("aria-label", hit ? `${title}. ${describeHit(hit)}` : title);
   });
   on("change:_figure", draw);
   ctx.onResize(draw);
@@ -1254,18 +1285,27 @@ function renderChart(ctx) {
     const y = event.clientY - r.top;
     return hits.find(({ box: [bx, by, bw, bh] }) => x >= bx && x <= bx + bw && y >= by && y <= by + bh);
   };
-  listen(canvas, "click", (event) => {
-    const hit = hitAt(event);
-    if (hit) model.send({ action: "click", trace: hit.trace, point: hit.point, x: hit.x, y: hit.y });
-  });
+  const send = (hit) => hit && model.send({ action: "click", trace: hit.trace, point: hit.point, x: hit.x, y: hit.y });
+  listen(canvas, "click", (event) => send(hitAt(event)));
   listen(canvas, "mousemove", (event) => {
     const hit = hitAt(event);
-    canvas.title = hit
-      ? hit.hover ? String(hit.hover).replace(/<br>/g, "\n")
-        : `${hit.name ? `${hit.name}: ` : ""}x=${hit.x}, y=${fmt(hit.value ?? hit.y)}`
-      : "";
+    canvas.title = hit ? describeHit(hit) : "";
     canvas.style.cursor = hit ? "pointer" : "";
   });
+  // The keyboard walks the points (arrows, Home, End) and Enter or Space clicks the one it is on.
+  listen(canvas, "keydown", (event) => {
+    if (!hits.length) return;
+    if (event.key === "Enter" || event.key === " ") {
+      event.preventDefault();
+      send(hits[focused]);
+    } else if (["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "Home", "End"].includes(event.key)) {
+      event.preventDefault();
+      focused = focused < 0 ? 0 : stepHit(hits, focused, event.key);
+      draw();
+    }
+  });
+  listen(canvas, "focus", draw);
+  listen(canvas, "blur", draw);
 }
 
 // ---------------------------------------------------------------------------- controls
