@@ -148,9 +148,9 @@ def test_nothing_overflows_at_800_px(lab):
     lab.page.wait_for_timeout(800)
     report = lab.eval_js("""() => Array.from(document.querySelectorAll('.invw-root')).map(root => {
       const r = root.getBoundingClientRect();
-      const out = Array.from(root.querySelectorAll('.invw-view, canvas'))
+      const out = Array.from(root.querySelectorAll('*'))
         .filter(v => v.offsetParent !== null && v.getBoundingClientRect().right > r.right + 1)
-        .map(v => v.className || v.tagName);
+        .map(v => `${v.tagName}.${v.className} ${Math.round(v.getBoundingClientRect().right - r.right)}px`);
       return {width: r.width, scroll: root.scrollWidth, client: root.clientWidth, out};
     })""")
     assert len(report) == 2
