@@ -244,11 +244,11 @@ def bare_round_trip(browser, server, moves: int) -> dict:
 
 # The building blocks alone: LatentSliders → trivial observer → ImageView, no worker, no model.
 VIEWS = r'''
-import numpy as np, ipywidgets, invwidgets as iw
+import numpy as np, invwidgets as iw
 sliders = iw.LatentSliders([0.0] * 8, minimum=-3, maximum=3)
 view = iw.ImageView(np.zeros((32, 32)), caption="decode(z)")
 sliders.observe(lambda c: view.set_image(np.full((32, 32), (c["new"][0] + 3) / 6)), names="values")
-box = ipywidgets.HBox([view, sliders])
+box = iw.widgets.Row(view, sliders)  # views are shown by a root
 box.add_class("invw-explorer")
 box
 '''

@@ -78,7 +78,7 @@ assert "application/vnd.jupyter.widget-view+json" in mime
 model = zoo.load("ae-sprites")
 ex = LatentExplorer(model, data.sprites())
 assert ex.wait_idle(30)
-print(json.dumps({"file": invwidgets.__file__, "esm": len(str(v._esm))}))
+print(json.dumps({"file": invwidgets.__file__, "esm": len(str(ex._esm))}))
 ex.close(); v.close()
 """
     env = dict(os.environ, INVWIDGETS_DEVICE="cpu")

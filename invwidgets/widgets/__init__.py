@@ -9,9 +9,12 @@ from .explorers import (
     ResponseExplorer,
 )
 from .explorers.base import Explorer
-from .views import ImageView, LatentSliders, SampleGrid, SketchPad
+from .root import Column, Row
+from .views import Chart, ImageView, LatentSliders, SampleGrid, SketchPad
 
 __all__ = [
+    "Chart",
+    "Column",
     "Explorer",
     "FactorExplorer",
     "InvarianceExplorer",

@@ -37,7 +37,7 @@ _MARK_SWAP = """() => {
   return true;
 }"""
 SWAP = "#factor-swap"
-TOGGLE = ".invw-explorer button.invw-swap-color"
+TOGGLE = ".invw-explorer .invw-swap-color button"
 
 
 def test_toggle_a_factor_swap_and_draw_a_sketch(lab_page, jupyterlab):

@@ -28,7 +28,7 @@ _MARK_SAMPLES = """(layer) => {
   return true;
 }"""
 FIRST = "#inv-first-sample"
-DROPDOWN = ".invw-explorer .widget-dropdown select"
+DROPDOWN = ".invw-explorer .invw-control[data-control=dropdown] select"
 
 
 def _all_cells(lab: jlab.LabPage) -> list[list[int]]:

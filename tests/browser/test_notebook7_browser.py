@@ -1,4 +1,5 @@
-"""The views in Notebook 7 (not only JupyterLab): they render, and a click reaches Python."""
+"""The views in Notebook 7 (not only JupyterLab): they render, a click reaches Python, and arrow
+keys move a slider (not the notebook's cell selection)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ CELLS = [
     "view",
     "grid = iw.SampleGrid(iw.data.digits().images[:6], ncols=3)\n"
     "grid",
+    "sliders = iw.LatentSliders([0.0, 0.5], names=['a', 'b'])\n"
+    "sliders",
 ]
 
 
@@ -45,6 +48,15 @@ def test_views_render_and_click_reaches_python_in_notebook7(chromium, notebook7)
         assert px["data"][0::4] == [int(v) for v in expected]
         lab.page.locator(".invw-view[data-kind=grid] .invw-cell[data-index='4']").click()
         assert lab.wait_for_python("grid.selected", "4") == "4"
+        slider = lab.page.locator(".invw-view[data-kind=sliders] input[type=range][data-index='1']")
+        slider.focus()
+        cell = lab.eval_js("() => document.querySelectorAll('.jp-Cell.jp-mod-active').length")
+        for _ in range(3):
+            lab.page.keyboard.press("ArrowRight")
+        assert float(slider.input_value()) == pytest.approx(0.53)
+        assert lab.wait_for_python("round(sliders.values[1], 4)", "0.53") == "0.53"
+        assert lab.eval_js("() => document.activeElement.matches('input[type=range]')")
+        assert lab.eval_js("() => document.querySelectorAll('.jp-Cell.jp-mod-active').length") == cell
         assert [e for e in lab.errors if NOTEBOOK7_OWN_ERROR not in e] == []
     finally:
         lab.close()

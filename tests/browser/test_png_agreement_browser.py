@@ -22,7 +22,7 @@ GRID = f"{ROOT} .invw-view[data-kind=grid] .invw-grid"
 IMAGE_SCALE, CELL_SCALE = 8, 6
 
 CELLS = [
-    "import base64, numpy as np, ipywidgets, invwidgets as iw\n"
+    "import base64, numpy as np, invwidgets as iw\n"
     "rng = np.random.default_rng(0)\n"
     # gray 10×16 image, a 4×7 diverging heatmap stretched over it: rows 2 and 7 fall exactly
     # on a heatmap row boundary ((y + 0.5)·4/10 is an integer), where rounding must agree too
@@ -32,7 +32,7 @@ CELLS = [
     "heat = [rng.standard_normal((4, 3)) if i % 2 == 0 else None for i in range(5)]\n"
     "grid = iw.SampleGrid(rng.random((5, 3, 10, 10)), ncols=3, heatmaps=heat, cmap='sequential',\n"
     f"                     heatmap_opacity=0.45, cell_width={10 * CELL_SCALE}, colorbar=False)\n"
-    "box = ipywidgets.VBox([view, grid])\n"
+    "box = iw.widgets.Column(view, grid)\n"
     "box.add_class('png-check')\n"
     "box",
 ]

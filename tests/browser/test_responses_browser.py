@@ -40,12 +40,20 @@ def test_clicking_a_heatmap_cell_shows_intervention_images(lab_page):
     nb = lab.server.write_notebook(f"responses-{uuid.uuid4().hex[:8]}.ipynb", [SETUP])
     lab.open_notebook(nb)
     lab.run_all(timeout=180)
-    drag = f"{MATRIX} .nsewdrag"
-    lab.page.wait_for_selector(drag, timeout=60_000)
+    canvas = f"{MATRIX} canvas.invw-chart-canvas"
+    lab.page.wait_for_function(f"() => (document.querySelector('{canvas}') || {{}}).invwHits?.length === 16",
+                               timeout=60_000)
     assert lab.page.locator(CELLS).count() == 0  # nothing selected yet
-    box = lab.page.locator(drag).first.bounding_box()
-    d, j, i = 4, 2, 1  # click row j (intervened latent, rows top-down), column i (responding)
-    lab.page.mouse.click(box["x"] + (i + 0.5) * box["width"] / d, box["y"] + (j + 0.5) * box["height"] / d)
+    j, i = 2, 1  # click row j (intervened latent, rows top-down), column i (responding)
+    # the canvas chart says where it drew each heatmap cell ([row, column] and its box)
+    bx, by, bw, bh = lab.page.locator(canvas).evaluate(
+        "(c, p) => c.invwHits.find(h => h.point[0] === p[0] && h.point[1] === p[1]).box", [j, i])
+    lab.page.locator(canvas).scroll_into_view_if_needed()
+    top = lab.page.locator(canvas).bounding_box()
+    row_top = lab.page.locator(canvas).evaluate(
+        "(c) => Math.min(...c.invwHits.map(h => h.box[1]))")
+    assert by == pytest.approx(row_top + j * bh)  # rows top-down: the axis is reversed
+    lab.page.mouse.click(top["x"] + bx + bw / 2, top["y"] + by + bh / 2)
     assert lab.wait_for_python("ex.cell", f"({j}, {i})", timeout=20) == f"({j}, {i})"
     lab.page.wait_for_function(
         "s => document.querySelectorAll(s).length === 7", arg=CELLS, timeout=20_000)
@@ -60,4 +68,7 @@ def test_clicking_a_heatmap_cell_shows_intervention_images(lab_page):
         arg=f"{CELLS} canvas.invw-main", timeout=20_000)
     expected = lab.kernel_eval("print([round(v, 4) for v in ex.cell_response.tolist()])").strip()
     assert expected.startswith("[") and lab.kernel_eval("print(ex.status)").strip() == "idle"
+    # the clicked cell is marked on the matrix (a rectangle shape around it)
+    shapes = lab.kernel_eval("print([(s.type, s.x0, s.y0) for s in ex.matrix_fig.layout.shapes])").strip()
+    assert shapes == f"[('rect', {i}, {j})]"
     assert lab.errors == []

@@ -14,7 +14,8 @@ import pytest
 import torch
 
 import invwidgets as iw
-from invwidgets.widgets.explorers.base import Explorer, FigureWidget
+from invwidgets.widgets.explorers.base import Explorer
+from invwidgets.widgets.views import Chart
 from invwidgets.worker import get_worker
 
 KINDS = ["latent", "invariance", "factor", "inversion", "response"]
@@ -45,7 +46,7 @@ def test_a_closed_explorer_its_views_figures_and_model_are_collectable(build, ki
     children = [w for w in ex._invw_created if isinstance(w, ipywidgets.Widget)]
     assert any(isinstance(w, iw.ImageView) or isinstance(w, iw.SampleGrid) for w in children)
     refs = [weakref.ref(o) for o in (ex, *children)]
-    figures = [weakref.ref(w) for w in children if isinstance(w, FigureWidget)]
+    figures = [weakref.ref(w) for w in children if isinstance(w, Chart)]
     model_ref = weakref.ref(model) if kind != "inversion" else None  # that one is the shipped model
     ex.close()
     del ex, children, model
@@ -129,10 +130,10 @@ def test_a_constructor_that_raises_releases_the_worker_and_closes_its_widgets(bu
     worker = get_worker("cpu")
     users, widgets = worker.users, len(registry)
 
-    def broken(self, children):
+    def broken(self, *tree):
         raise Broken("layout failed")
 
-    monkeypatch.setattr(Explorer, "_set_body", broken)  # every explorer lays out its views last
+    monkeypatch.setattr(Explorer, "set_layout", broken)  # every explorer lays out its panels once built
     for _ in range(4):
         with pytest.raises(Broken):
             build(kind)

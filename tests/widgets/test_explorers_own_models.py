@@ -180,13 +180,13 @@ def test_decoder_outside_unit_interval_is_reported(sync):
             raw = ae.decode(torch.tensor([ex.sliders.values]))
         want = float(((raw < 0) | (raw > 1)).float().mean())
         assert want > 0 and ex.clamped == pytest.approx(want)
-        assert "clamped" in ex._status_line.value
+        assert "clamped" in ex.status_text
     finally:
         ex.close()
     ex = ResponseExplorer(LinearAE((1, 16, 16), 4, scale=10.0, shift=-4.5), sprites(size=16, rotations=1),
                           n_samples=8, resolution=8, n_traversals=1, device="cpu")
     try:
-        assert ex.clamped > 0 and "clamped" in ex._status_line.value
+        assert ex.clamped > 0 and "clamped" in ex.status_text
     finally:
         ex.close()
 

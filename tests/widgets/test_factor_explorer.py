@@ -102,6 +102,10 @@ def test_interpolation_ends_at_source_and_slider_updates(explorer, models, data)
     assert torch.allclose(r["iin_z"][0], z_a[0], atol=1e-4)
     assert torch.allclose(r["linear_z"][0], z_a[0])
     explorer.select(source=2, target=5)
+    # the pickers outline the pair chosen from code (or nothing when they do not offer it)
+    for picker, index in ((explorer.source_picker, 2), (explorer.target_picker, 5)):
+        offered = explorer.pick_indices
+        assert picker.selected == (offered.index(index) if index in offered else -1)
     explorer.alpha.value = 1.0
     assert explorer.wait_idle(30)
     assert explorer.error == ""

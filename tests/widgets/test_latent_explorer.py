@@ -242,3 +242,25 @@ def test_dragging_the_selected_latent_does_not_recompute_its_traversal(explorer)
     assert explorer.wait_idle(10)
     assert explorer.worker.computed - computed == 3
     assert not np.array_equal(explorer.traversal.images, before)
+
+
+def test_reset_returns_to_the_picked_input_and_the_picker_follows_select():
+    import invwidgets as iw
+
+    iw.set_sync_mode(True)
+    data = digits().subset(range(32))
+    ex = LatentExplorer(LinearAE(), data, n_pick=8)
+    try:
+        index = ex.pick_indices[3]
+        ex.select(index)  # from code, not from a click on the picker
+        assert ex.picker.selected == 3 and ex.index == index
+        picked = list(ex.sliders.values)
+        ex.sliders.values = [0.0] * len(picked)
+        ex.sliders.reset()
+        assert ex.sliders.values == pytest.approx(picked)  # the picked input's encoding, not image 0's
+        outside = next(i for i in range(len(data)) if i not in ex.pick_indices)
+        ex.select(outside)
+        assert ex.picker.selected == -1  # not offered: no outline left on the old image
+    finally:
+        ex.close()
+        iw.set_sync_mode(None)

@@ -59,11 +59,8 @@ def explorer(data):
 
 
 def click(fig, x, y):
-    """What the browser sends when a heatmap cell is clicked."""
-    fig.set_state({"_js2py_pointsCallback": {
-        "event_type": "plotly_click",
-        "points": {"xs": [x], "ys": [y], "point_indexes": [[y, x]], "trace_indexes": [0]},
-    }})
+    """What the browser sends when a heatmap cell is clicked (its canvas chart's message)."""
+    fig._handle_custom_msg({"action": "click", "trace": 0, "point": [y, x], "x": x, "y": y}, [])
 
 
 def test_initial_state(explorer):
@@ -94,6 +91,9 @@ def test_clicking_a_matrix_cell_shows_interventions(explorer):
     click(explorer.matrix_fig, 3, 1)  # column i = 3 responds, row j = 1 intervened
     assert explorer.wait_idle(30)
     assert explorer.cell == (1, 3)
+    # the clicked cell stays marked on the matrix
+    (mark,) = explorer.matrix_fig._figure["layout"]["shapes"]
+    assert (mark["type"], mark["x0"], mark["y0"]) == ("rect", 3, 1)
     assert explorer.cell_images.n == explorer.n_steps
     assert explorer.cell_images.captions[0].startswith("z1=")
     z = torch.tensor(explorer.sliders.values).repeat(explorer.n_steps, 1)

@@ -31,7 +31,7 @@ def test_image_traits_and_binary_state():
     assert v._pixels == np.floor(x.permute(1, 2, 0).numpy().astype(np.float64) * 255 + 0.5) \
         .astype(np.uint8).tobytes()
     assert (v.status, v.error, v.caption, v.width) == ("idle", "", "input", 100)
-    assert v._kind == "image" and v._esm and v._css
+    assert v._kind == "image" and "_esm" not in v.get_state()  # the root carries the code
     assert len(v._lut) == 768 and v._lut == colormaps.lut("diverging").tobytes()
     # Pixels travel as binary buffers, never inside the JSON.
     _, paths, buffers = _remove_buffers(v.get_state())

@@ -53,6 +53,11 @@ def test_front_end_pixels_and_stale_sizes():
     assert p.array[0, 1] == 1.0
     p._handle_custom_msg({"action": "clear"}, [])
     assert p.array.max() == 0 and p.status == "idle"
+    # What the browser sends for a stroke: a message with the pixels as a binary buffer.
+    p._handle_custom_msg({"action": "pixels", "height": 2, "width": 3}, [memoryview(bytes([9, 0, 0, 0, 0, 255]))])
+    assert p.array[1, 2] == 1.0 and p.array[0, 0] == pytest.approx(9 / 255)
+    p._handle_custom_msg({"action": "pixels", "height": 3, "width": 3}, [memoryview(bytes(9))])  # stale size
+    assert p.array[1, 2] == 1.0 and p.status == "idle"
 
 
 def test_validation_and_png():

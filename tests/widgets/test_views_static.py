@@ -1,4 +1,5 @@
-"""The views' front end: shipped files, no network, the DOM contract, valid JavaScript."""
+"""The views' front end: shipped files, no network, the DOM contract, valid JavaScript; views are
+child models without front-end code, drawn by the one module of their root."""
 
 from __future__ import annotations
 
@@ -10,17 +11,29 @@ import numpy as np
 import pytest
 
 import invwidgets.widgets.views as views
-from invwidgets.widgets.views import ImageView, LatentSliders, SampleGrid, SketchPad
+from invwidgets.widgets.root import ViewRoot
+from invwidgets.widgets.views import Chart, ImageView, LatentSliders, SampleGrid, SketchPad, controls
 from invwidgets.widgets.views._base import STATIC
 
 JS = (STATIC / "views.js").read_text()
 CSS = (STATIC / "views.css").read_text()
 
 
-def test_every_view_uses_the_one_module():
-    for widget in (ImageView(), SampleGrid(), LatentSliders([0.0]), SketchPad()):
-        assert widget._esm == JS and widget._css == CSS
+def test_views_carry_no_front_end_code_and_their_root_carries_the_one_module():
+    for widget in (ImageView(), SampleGrid(), LatentSliders([0.0]), SketchPad(), Chart(),
+                   controls.Button("go"), controls.Dropdown(["a", "b"])):
+        state = widget.get_state()
+        assert "_esm" not in state and "_css" not in state
+        assert (state["_model_module"], state["_model_name"]) == ("@jupyter-widgets/base", "WidgetModel")
         assert re.search(rf"\b{widget._kind}: render\w+,", JS), widget._kind
+        # Displayed on its own, a view shows in a one-panel root with the one module.
+        assert widget._repr_mimebundle_()
+        root = widget.__dict__["_standalone_root"]
+        assert isinstance(root, ViewRoot) and root._esm == JS and root._css == CSS
+        assert root.panels == [widget] and root.sections == [0]
+        widget.close()
+        assert root.comm is None and widget.comm is None
+    for widget in (ImageView(), SampleGrid(), LatentSliders([0.0]), SketchPad(), Chart()):
         for trait in ("status", "error", "progress"):
             assert widget.trait_metadata(trait, "sync")
         widget.close()
@@ -44,6 +57,12 @@ def test_dom_contract_of_the_docstring_exists_in_the_front_end():
                    "clear"):
         assert f'"{action}"' in JS, action
     assert "requestAnimationFrame" in JS and "pixelated" in CSS
+    # Keys a focused control uses never reach JupyterLab's shortcuts (JupyterLab 4 skips
+    # elements with data-lm-suppress-shortcuts; the root also stops their keydown).
+    assert "data-lm-suppress-shortcuts" in JS and "stopPropagation" in JS
+    for name in ("invw-root", "invw-section", "invw-row", "invw-col", "invw-panel-label", "invw-view-error",
+                 "invw-chart-canvas", "invw-control"):
+        assert name in JS and name in CSS, name
     # Listeners are removed when a view goes away.
     assert "model.off(" in JS and "removeEventListener" in JS
 

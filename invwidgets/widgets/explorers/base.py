@@ -1,83 +1,69 @@
-"""The base of the per-method explorers: an ipywidgets layout with a status line."""
+"""The base of the per-method explorers: one front-end root with a status line and an error place.
+
+An explorer is one anywidget (:class:`~invwidgets.widgets.root.RootBase`): its panels (views,
+charts, controls) are child models without front-end code, laid out declaratively with
+:func:`~invwidgets.widgets.root.section`, :func:`~invwidgets.widgets.root.row` and
+:func:`~invwidgets.widgets.root.col`. The root draws one status line for the whole explorer (the
+text of ``status_text``), marks a view whose last request failed, and has one export button (a
+PNG of the whole explorer with its headings and captions).
+"""
 
 from __future__ import annotations
 
 import functools
-import html
 import types
 from typing import Any
 
 import ipywidgets
-import plotly.graph_objects as go
 import torch
 import traitlets
 
 from ...data import BaseDataset, Dataset
 from ...models.adapter import module_device, to_images
 from ..base import WorkerClient
+from ..root import RootBase, col, row, section
 
 #: ipywidgets' registry of open widgets (model id -> widget); a widget leaves it when closed.
 _widget_registry = ipywidgets.widgets.widget._instances
 
-
-class FigureWidget(go.FigureWidget):
-    """plotly's ``FigureWidget`` with its front-end bundle given as text.
-
-    plotly gives the bundle as a file path, for which anywidget connects a file-watch callback
-    per figure that is never disconnected: every figure (and whatever its click callbacks
-    reach, such as its explorer) would stay alive after ``close()``.
-    """
-
-    _esm = str(go.FigureWidget._esm)
-
-__all__ = ["Explorer", "FigureWidget", "as_batch", "check_dataset", "model_device"]
+__all__ = ["Explorer", "as_batch", "check_dataset", "col", "model_device", "row", "section"]
 
 
-class Explorer(WorkerClient, ipywidgets.VBox):
-    """An explorer composes views (anywidget) and charts (plotly) in an ipywidgets layout.
+class Explorer(WorkerClient, RootBase):
+    """An explorer lays out views, charts and controls in one front-end root.
 
-    It has the ``status``, ``error`` and ``progress`` traits of every widget, shown in a status
-    line under its content; views it owns show their own status line too.
+    It has the ``status``, ``error`` and ``progress`` traits of every widget, shown in the one
+    status line under its content (``status_text``); a view whose request failed is marked too.
 
     ``clamped`` is the fraction of values of the last decoded images that lay outside [0, 1] and
     were clamped for display (0 when none); the status line says so when it is not 0.
     """
 
     clamped = traitlets.Float(0.0, help="Fraction of the last decoded images' values clamped to [0, 1]")
+    status_text = traitlets.Unicode("idle", help="The status line's text").tag(sync=True)
 
-    def __init__(self, children: list[ipywidgets.Widget] | None = None,
-                 device: torch.device | str | None = None, **kwargs: Any) -> None:
-        self._status_line = ipywidgets.HTML(layout=ipywidgets.Layout(margin="2px 0 0 0"))
-        self._status_line.add_class("invw-explorer-status")
+    def __init__(self, device: torch.device | str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.add_class("invw-explorer")
+        self.export_name = type(self).__name__
         self._init_worker(device)
-        self._body: list[ipywidgets.Widget] = list(children or [])
-        self.children = [*self._body, self._status_line]
         self.observe(self._show_status, names=["status", "error", "progress", "clamped"])
         self._show_status()
 
-    def _set_body(self, children: list[ipywidgets.Widget]) -> None:
-        self._body = list(children)
-        self.children = [*self._body, self._status_line]
-
     def _show_status(self, change: Any = None) -> None:
         if self.status == "error" and self.error:
-            text = f"<span style='color:var(--jp-error-color1,#d32f2f)'>error: {html.escape(self.error)}</span>"
+            text = f"error: {self.error}"
         elif self.status == "busy":
             p = self.progress or {}
             extra = ""
             if p.get("total"):
                 extra = f" {p.get('message', '')} {p['done']:.0f}/{p['total']:.0f}"
-            text = f"busy{html.escape(extra)}"
+            text = f"busy{extra}"
         else:
             text = self.status
         if self.clamped > 0:
             text += f" · decoder output outside [0, 1]: {100 * self.clamped:.1f} % of values clamped"
-        self._status_line.value = (
-            f"<span class='invw-status' data-status='{html.escape(self.status)}' "
-            f"style='font-size:11px;opacity:.8'>{text}</span>"
-        )
+        self.status_text = text
 
     def _to_images(self, x: Any, what: str = "decode(z)") -> torch.Tensor | None:
         """A decoder output as images in [0, 1] (``None`` when it is not an image), recording the
@@ -112,23 +98,23 @@ class Explorer(WorkerClient, ipywidgets.VBox):
         for child in owned:
             _close_tree(child, seen)
         super().close()
-        self.children = ()
+        self._trait_values["panels"] = []  # closed: no notification, no message
         self._drop_references()
 
     def _drop_references(self) -> None:
         # Models, tensors, data, widgets and functions (which may close over a model) go;
         # plain values, the traits and the widget machinery stay.
         for name in list(self.__dict__):
-            if name.startswith("_trait") or name == "_status_line":
+            if name.startswith("_trait"):
                 continue
             if _holds_resources(self.__dict__[name], self):
                 self.__dict__[name] = None
         self.__dict__.pop("_invw_created", None)
 
     def _owned_widgets(self) -> list[ipywidgets.Widget]:
-        """Widgets created by this explorer (closed with it). Subclasses extend the list."""
-        line = getattr(self, "_status_line", None)
-        return [line] if line is not None else []
+        """Widgets created by this explorer (closed with it): its panels. Subclasses extend the
+        list with panels they keep out of the layout."""
+        return list(self.__dict__.get("_trait_values", {}).get("panels", []))
 
 
 def _tracked_init(init: Any) -> Any:

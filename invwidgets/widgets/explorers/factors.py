@@ -16,9 +16,7 @@ import html
 from collections.abc import Callable
 from typing import Any
 
-import ipywidgets
 import numpy as np
-import plotly.graph_objects as go
 import torch
 import traitlets
 
@@ -36,8 +34,9 @@ from ...methods.pairs import PairSource, SketchRenderer
 from ...models import init_parameters
 from ...models.adapter import as_classifier, as_model, module_dtype
 from ...models.iin import FactorIIN
-from ..views import ImageView, SampleGrid, SketchPad
-from .base import Explorer, FigureWidget, as_batch, check_dataset
+from ..views import Chart, ImageView, SampleGrid, SketchPad
+from ..views import controls as ui
+from .base import Explorer, as_batch, check_dataset, col, row, section
 from .inputs import check_image_batch, check_index, picker_indices
 
 __all__ = ["FactorExplorer"]
@@ -68,11 +67,8 @@ def _through_adapter(obj: Any, method: str, what: str, first_of_tuple: bool = Fa
     return call
 
 
-def _figure(title: str, width: int = 340, height: int = 240, **layout: Any) -> go.FigureWidget:
-    fig = FigureWidget()
-    fig.update_layout(title={"text": title, "font": {"size": 12}}, width=width, height=height,
-                      margin={"l": 40, "r": 10, "t": 30, "b": 30}, **layout)
-    return fig
+#: The colour of single-series bars.
+CHART_BLUE = "#4c78a8"
 
 
 class FactorExplorer(Explorer):
@@ -147,113 +143,92 @@ class FactorExplorer(Explorer):
         self._resample_count = 0
         self._syncing_toggles = False
         self.concept_iin: FactorIIN | None = None
-        names = list(iin.factor_names)
         self.pick_indices = picker_indices(dataset, n_pick)
-        n_pick = len(self.pick_indices)
-        imgs = dataset.images[self.pick_indices]
-        caps = [str(i) for i in self.pick_indices]
+        self.set_layout(self._build_swap(), self._build_interp(), self._build_resample(),
+                        self._build_charts(), self._build_concept())
+        self._connect()
+        self._request_all()
 
-        # pickers and swap ----------------------------------------------------------------
-        self.source_picker = SampleGrid(imgs, captions=caps, ncols=min(8, n_pick), cell_width=40)
-        self.target_picker = SampleGrid(imgs, captions=caps, ncols=min(8, n_pick), cell_width=40)
-        self.source_picker.selected = self._pick_position(0)
-        self.target_picker.selected = self._pick_position(1)
-        self.source_view = ImageView(dataset.images[0], caption="source", width=112)
-        self.target_view = ImageView(dataset.images[1], caption="target", width=112)
-        self.swap_view = ImageView(caption="target with source's factors", width=112)
-        self.swap_view.add_class("invw-swap-result")
-        self.swap_toggles = {n: ipywidgets.ToggleButton(value=False, description=n, tooltip=f"copy {n} from source",
-                                                       layout=ipywidgets.Layout(width="auto"))
-                             for n in names}
-        for n, t in self.swap_toggles.items():
-            t.add_class("invw-swap-toggle")
-            t.add_class(f"invw-swap-{n}")
-        self.swap_label = ipywidgets.HTML()
+    # ------------------------------------------------------------------ panels
+    def _picker(self, label: str, index: int) -> SampleGrid:
+        imgs = self.dataset.images[self.pick_indices]
+        grid = SampleGrid(imgs, captions=[str(i) for i in self.pick_indices], ncols=min(8, len(self.pick_indices)),
+                          cell_width=40, label=label)
+        grid.selected = self._pick_position(index)
+        return grid
 
-        # interpolation -----------------------------------------------------------------------
-        self.interp_factor = ipywidgets.Dropdown(options=names, value=names[0], description="factor",
-                                                 layout=ipywidgets.Layout(width="200px"))
-        self.alpha = ipywidgets.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.05, description="α",
-                                            continuous_update=True)
-        self.interp_iin_view = ImageView(caption="IIN: factor walk", width=96)
-        self.interp_z_view = ImageView(caption="linear in z", width=96)
-        self.interp_strip = SampleGrid(ncols=n_interp, cell_width=44)
+    def _build_swap(self) -> dict:
+        names = list(self.iin.factor_names)
+        decoded = self._decode is not None
+        self.source_picker = self._picker("source (dataset index)", 0)
+        self.target_picker = self._picker("target (dataset index)", 1)
+        self.source_view = ImageView(self.dataset.images[0], caption="source", width=112, label="source")
+        self.target_view = ImageView(self.dataset.images[1], caption="target", width=112, label="target")
+        self.swap_view = ImageView(caption="target with source's factors", width=112, label="swapped",
+                                   hidden=not decoded).add_class("invw-swap-result")
+        self.swap_toggles = {n: ui.ToggleButton(value=False, description=n, tooltip=f"copy {n} from source")
+                             .add_class("invw-swap-toggle").add_class(f"invw-swap-{n}") for n in names}
+        self.swap_label = ui.HTML()
+        return section("Swap factors (copy the pressed factors from source into target)",
+                       row(self.source_picker, self.target_picker), row(*self.swap_toggles.values()),
+                       row(self.source_view, self.target_view, self.swap_view), self.swap_label)
 
-        # resampling --------------------------------------------------------------------------
-        self.resample_factor = ipywidgets.Dropdown(options=names, value=names[0], description="factor",
-                                                   layout=ipywidgets.Layout(width="200px"))
-        self.resample_button = ipywidgets.Button(description=f"resample ×{n_resample}")
-        self.resample_button.add_class("invw-resample")
-        self.resample_grid = SampleGrid(ncols=min(8, n_resample), cell_width=40)
-        classes = list(dataset.class_names or [str(i) for i in range(10)])
-        self.hist_fig = _figure("predicted labels")
-        self.hist_fig.add_bar(x=classes, y=[0] * len(classes), marker_color="#4c78a8")
-        self.hist_fig.update_layout(xaxis={"type": "category"})
+    def _build_interp(self) -> dict:
+        names = list(self.iin.factor_names)
+        hidden = self._decode is None
+        self.interp_factor = ui.Dropdown(options=names, value=names[0], description="factor")
+        self.alpha = ui.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.05, description="α")
+        self.interp_iin_view = ImageView(caption="in the IIN's factor", width=96, label="IIN: factor walk",
+                                         hidden=hidden)
+        self.interp_z_view = ImageView(caption="linear in z", width=96, label="linear in z", hidden=hidden)
+        self.interp_strip = SampleGrid(ncols=self.n_interp, cell_width=44, hidden=hidden,
+                                       label="α from 0 to 1 (top row: IIN factor, bottom row: linear in z)")
+        return section("Interpolate one factor (source → target)", row(self.interp_factor, self.alpha),
+                       row(self.interp_iin_view, self.interp_z_view), self.interp_strip)
 
-        # factor sizes and scatter ------------------------------------------------------------
-        self.dims_fig = _figure("factor sizes")
-        self.dims_fig.add_bar(x=names, y=list(iin.factor_sizes), name="IIN")
-        self.scatter_factor = ipywidgets.Dropdown(options=names, value=names[0], description="factor",
-                                                  layout=ipywidgets.Layout(width="200px"))
-        self.scatter_fig = _figure("factor (PCA) by label", width=340, height=280)
-        self.scatter_fig.add_scattergl(x=[], y=[], mode="markers", marker={"size": 4, "colorscale": "Turbo"})
+    def _build_resample(self) -> dict:
+        names = list(self.iin.factor_names)
+        self.resample_factor = ui.Dropdown(options=names, value=names[0], description="factor")
+        self.resample_button = ui.Button(description=f"resample ×{self.n_resample}").add_class("invw-resample")
+        self.resample_grid = SampleGrid(ncols=min(8, self.n_resample), cell_width=40, label="decoded samples",
+                                        hidden=self._decode is None)
+        classes = list(self.dataset.class_names or [str(i) for i in range(10)])
+        self.hist_fig = Chart(title="predicted labels", xaxis={"type": "category", "title": {"text": "label"}},
+                              yaxis={"title": {"text": "count"}}, hidden=self.head is None)
+        self.hist_fig.add_bar(x=classes, y=[0] * len(classes), marker_color=CHART_BLUE, name="predictions")
+        return section("Resample one factor of the source", row(self.resample_factor, self.resample_button),
+                       row(self.resample_grid, self.hist_fig))
 
-        # concept from two sketches -----------------------------------------------------------
-        c, h, w = dataset.shape
-        self.sketch_a = SketchPad(h, w, brush=1)
-        self.sketch_b = SketchPad(h, w, brush=1)
-        self.sketch_a.add_class("invw-sketch-a")
-        self.sketch_b.add_class("invw-sketch-b")
-        self.concept_name = ipywidgets.Text(value="concept", description="concept",
-                                            layout=ipywidgets.Layout(width="220px"))
-        self.concept_steps = ipywidgets.IntSlider(value=300, min=20, max=3000, step=20, description="steps")
-        self.train_button = ipywidgets.Button(description="train concept", button_style="primary")
-        self.cancel_button = ipywidgets.Button(description="cancel")
-        self.train_button.add_class("invw-train-concept")
-        self.cancel_button.add_class("invw-cancel-concept")
-        self.concept_label = ipywidgets.HTML()
-        self.concept_grid = SampleGrid(ncols=6, cell_width=40)
-        palette = dataset.metadata.get("palette")
+    def _build_charts(self) -> dict:
+        names = list(self.iin.factor_names)
+        self.dims_fig = Chart(title="factor sizes", xaxis={"title": {"text": "factor"}},
+                              yaxis={"title": {"text": "dimensions"}})
+        self.dims_fig.add_bar(x=names, y=list(self.iin.factor_sizes), name="IIN")
+        self.scatter_factor = ui.Dropdown(options=names, value=names[0], description="factor")
+        self.scatter_fig = Chart(title="factor (PCA) by label", height=280, xaxis={"title": {"text": "PC 1"}},
+                                 yaxis={"title": {"text": "PC 2"}})
+        self.scatter_fig.add_scatter(x=[], y=[], mode="markers", marker={"size": 4, "colorscale": "Turbo"},
+                                     name="images")
+        return section("Factors", row(self.dims_fig, col(self.scatter_factor, self.scatter_fig)))
+
+    def _build_concept(self) -> dict:
+        c, h, w = self.dataset.shape
+        self.sketch_a = SketchPad(h, w, brush=1, label="sketch A").add_class("invw-sketch-a")
+        self.sketch_b = SketchPad(h, w, brush=1, label="sketch B").add_class("invw-sketch-b")
+        self.concept_name = ui.Text(value="concept", description="concept")
+        self.concept_steps = ui.IntSlider(value=300, min=20, max=3000, step=20, description="steps")
+        self.train_button = ui.Button(description="train concept").add_class("invw-train-concept")
+        self.cancel_button = ui.Button(description="cancel").add_class("invw-cancel-concept")
+        self.concept_label = ui.HTML()
+        self.concept_grid = SampleGrid(ncols=6, cell_width=40, label="dataset images closest to each sketch")
+        palette = self.dataset.metadata.get("palette")
         self.renderer = SketchRenderer(palette if palette is not None and c == 3 else [[1.0, 1.0, 1.0]])
+        return section("Define a concept with two sketches (they should differ in it)",
+                       row(self.sketch_a, self.sketch_b),
+                       row(self.concept_name, self.concept_steps, self.train_button, self.cancel_button),
+                       self.concept_label, self.concept_grid)
 
-        box = lambda *a, **k: ipywidgets.HBox(list(a), **k)  # noqa: E731
-        vbox = lambda *a, **k: ipywidgets.VBox(list(a), **k)  # noqa: E731
-        title = lambda t: ipywidgets.HTML(f"<b>{html.escape(t)}</b>")  # noqa: E731
-        swap_section = vbox(
-            title("Swap factors"),
-            box(vbox(ipywidgets.HTML("source"), self.source_picker), vbox(ipywidgets.HTML("target"), self.target_picker)),
-            box(*self.swap_toggles.values()),
-            box(self.source_view, self.target_view, self.swap_view),
-            self.swap_label,
-        )
-        interp_section = vbox(title("Interpolate one factor (source → target)"),
-                              box(self.interp_factor, self.alpha),
-                              box(self.interp_iin_view, self.interp_z_view),
-                              ipywidgets.HTML("<small>top: in the IIN's factor; bottom: linear in z</small>"),
-                              self.interp_strip)
-        resample_section = vbox(title("Resample one factor of the source"),
-                                box(self.resample_factor, self.resample_button),
-                                box(self.resample_grid, self.hist_fig))
-        charts = box(self.dims_fig, vbox(self.scatter_factor, self.scatter_fig))
-        concept_section = vbox(
-            title("Define a concept with two sketches (they should differ in it)"),
-            box(vbox(ipywidgets.HTML("sketch A"), self.sketch_a), vbox(ipywidgets.HTML("sketch B"), self.sketch_b)),
-            box(self.concept_name, self.concept_steps, self.train_button, self.cancel_button),
-            self.concept_label, self.concept_grid,
-        )
-        sections = [swap_section, interp_section, resample_section, charts, concept_section]
-        if self._decode is None:
-            for v in (self.source_view, self.target_view):
-                v.layout.display = "flex"
-            self.swap_view.layout.display = "none"
-            self.interp_iin_view.layout.display = self.interp_z_view.layout.display = "none"
-            self.interp_strip.layout.display = self.resample_grid.layout.display = "none"
-        if self.head is None:
-            self.hist_fig.layout.height = 10
-        self._containers = [*sections]
-        self._set_body(sections)
-
-        # reactions -----------------------------------------------------------------------------
+    def _connect(self) -> None:
         self.source_picker.observe(self.guard(self._on_source_pick), names="selected")
         self.target_picker.observe(self.guard(self._on_target_pick), names="selected")
         for t in self.swap_toggles.values():
@@ -267,7 +242,6 @@ class FactorExplorer(Explorer):
         self.scatter_factor.observe(self.guard(lambda ch: self._request_scatter()), names="value")
         self.train_button.on_click(self.guard(lambda b: self.train_concept()))
         self.cancel_button.on_click(self.guard(lambda b: self.cancel("concept")))
-        self._request_all()
 
     # ------------------------------------------------------------------ model calls (worker)
     def _z(self, index: Any) -> torch.Tensor:
@@ -436,7 +410,7 @@ class FactorExplorer(Explorer):
             alphas = np.linspace(0, 1, self.n_interp).tolist()
 
             def show_strip(r: dict[str, Any]) -> None:
-                caps = [f"α={x:.2f}" for x in alphas] + ["z" for _ in alphas]
+                caps = [f"α={x:.2f}" for x in alphas] * 2  # rows: the heading says which is which
                 self.interp_strip.set_images(torch.cat([r["iin"], r["linear"]]), captions=caps, ncols=self.n_interp)
 
             self.run_in_worker("strip", self.compute_interp, s, t, f, alphas, on_result=show_strip,
@@ -468,6 +442,7 @@ class FactorExplorer(Explorer):
                 tr = self.scatter_fig.data[0]
                 tr.x, tr.y = r["xy"][:, 0].tolist(), r["xy"][:, 1].tolist()
                 tr.marker.color = r["color"].tolist()
+                tr.name = r["colored_by"]
                 self.scatter_fig.layout.title.text = f"{f} (PCA), coloured by {r['colored_by']}"
 
         self.run_in_worker("scatter", self.compute_scatter, f, on_result=show, priority="batch", busy=False,
@@ -512,6 +487,9 @@ class FactorExplorer(Explorer):
     def _on_pair(self, change: dict) -> None:
         for i, view in ((self.source, self.source_view), (self.target, self.target_view)):
             view.set_image(self.dataset.images[i])
+        # the pickers outline the pair shown, also after select() from code
+        self.source_picker.selected = self._pick_position(self.source)
+        self.target_picker.selected = self._pick_position(self.target)
         self._request_swap()
         self._request_interp(strip=True)
         if change["name"] == "source":
@@ -577,14 +555,3 @@ class FactorExplorer(Explorer):
     def _cache_dependencies(self) -> Any:
         return (self._encode, self.iin, self._decode, self.head, self.dataset.images, self.n_resample,
                 self.n_hist, self.n_interp, self.n_scatter)
-
-    def _owned_widgets(self) -> list[ipywidgets.Widget]:
-        if "concept_grid" not in self.__dict__:  # __init__ failed part-way (bad arguments)
-            return [w for w in (self.__dict__.get("_status_line"),) if w is not None]
-        owned = [self.source_picker, self.target_picker, self.source_view, self.target_view, self.swap_view,
-                 *self.swap_toggles.values(), self.swap_label, self.interp_factor, self.alpha,
-                 self.interp_iin_view, self.interp_z_view, self.interp_strip, self.resample_factor,
-                 self.resample_button, self.resample_grid, self.hist_fig, self.dims_fig, self.scatter_factor,
-                 self.scatter_fig, self.sketch_a, self.sketch_b, self.concept_name, self.concept_steps,
-                 self.train_button, self.cancel_button, self.concept_label, self.concept_grid, *self._containers]
-        return [*owned, *super()._owned_widgets()]

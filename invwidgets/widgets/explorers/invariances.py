@@ -22,7 +22,8 @@ from ...methods.attribution import METHODS, attribute, composed_classifier
 from ...methods.invariances import aggregate_posterior, check_svae, invariant_samples, nuisance_pixel_map
 from ...models.adapter import as_classifier
 from ..views import ImageView, LatentSliders, SampleGrid
-from .base import Explorer, as_batch, check_dataset
+from ..views import controls as ui
+from .base import Explorer, as_batch, check_dataset, row, section
 from .inputs import check_image_batch, check_index, picker_indices
 
 __all__ = ["InvarianceExplorer"]
@@ -145,42 +146,40 @@ class InvarianceExplorer(Explorer):
             warnings={"class": CLASS_WARNING}, seed=self.seed,
         )
         w, op = 128, 0.5
-        self.original = ImageView(caption="input x", width=w, heatmap_opacity=op)
-        self.sample = ImageView(caption="sample x'", width=w, heatmap_opacity=op)
-        self.difference = ImageView(caption="x' − x", width=w, heatmap_opacity=1.0)
-        self.mean_map = ImageView(caption="mean attribution", width=w, heatmap_opacity=op)
-        self.std_map = ImageView(caption="std attribution", cmap="sequential", width=w, heatmap_opacity=op)
-        self.pixel_map = ImageView(caption="∂x'/∂n (select a nuisance slider)", width=w, heatmap_opacity=1.0)
-        self.grid = SampleGrid(ncols=min(self.k, 8), cell_width=80, heatmap_opacity=op)
+        self.sliders.label = "latents: class c (locked) and nuisance n"
+        self.original = ImageView(caption="input x", width=w, heatmap_opacity=op, label="input")
+        self.sample = ImageView(caption="sample x'", width=w, heatmap_opacity=op, label="sample")
+        self.difference = ImageView(caption="x' − x", width=w, heatmap_opacity=1.0, label="difference")
+        self.mean_map = ImageView(caption="mean attribution", width=w, heatmap_opacity=op, label="mean")
+        self.std_map = ImageView(caption="std attribution", cmap="sequential", width=w, heatmap_opacity=op,
+                                 label="std")
+        self.pixel_map = ImageView(caption="∂x'/∂n (select a nuisance slider)", width=w, heatmap_opacity=1.0,
+                                   label="pixel map")
+        self.grid = SampleGrid(ncols=min(self.k, 8), cell_width=80, heatmap_opacity=op,
+                               label="resampled nuisance (caption: closed-loop class)")
         self.pick_indices = picker_indices(self.dataset, n_pick)
-        n_pick = len(self.pick_indices)
         self.picker = SampleGrid(
-            self.dataset.images[self.pick_indices], captions=[str(i) for i in self.pick_indices], ncols=min(8, n_pick),
-            cell_width=48,
+            self.dataset.images[self.pick_indices], captions=[str(i) for i in self.pick_indices],
+            ncols=min(8, len(self.pick_indices)), cell_width=48, label="pick an input (dataset index)",
         )
-        self.index_box = ipywidgets.BoundedIntText(value=0, min=0, max=len(self.dataset) - 1, description="index",
-                                                   layout=ipywidgets.Layout(width="160px"))
-        self.method_box = ipywidgets.Dropdown(options=[(v, k) for k, v in METHODS.items()], value=self.method,
-                                              description="attribution")
-        self.source_box = ipywidgets.ToggleButtons(options=[("prior", "prior"), ("aggregate posterior", "posterior")],
-                                                   value=self.source, description="z_n from")
-        self.resample_button = ipywidgets.Button(description=f"resample ×{self.k}", icon="random")
-        self.opacity_box = ipywidgets.FloatSlider(value=op, min=0.0, max=1.0, step=0.05, description="overlay",
-                                                  layout=ipywidgets.Layout(width="260px"))
-        self.readout = ipywidgets.HTML()
-        self.readout.add_class("invw-invariance-readout")
-        self.agreement = ipywidgets.HTML()
-        self.agreement.add_class("invw-invariance-agreement")
-
-        controls = ipywidgets.HBox([self.index_box, self.method_box, self.opacity_box])
-        images = ipywidgets.HBox([self.original, self.sample, self.difference, self.mean_map, self.std_map,
-                                  self.pixel_map])
-        middle = ipywidgets.HBox([self.sliders, self.readout])
-        sampling = ipywidgets.HBox([self.source_box, self.resample_button, self.agreement])
-        self._containers = [controls, images, middle, sampling]
-        self._controls = [self.index_box, self.method_box, self.opacity_box, self.source_box,
-                          self.resample_button, self.readout]
-        self._set_body([controls, images, middle, sampling, self.grid, self.picker])
+        self.picker.selected = self._pick_position(0)
+        self.index_box = ui.BoundedIntText(value=0, min=0, max=len(self.dataset) - 1, description="index")
+        self.method_box = ui.Dropdown(options=[(v, k) for k, v in METHODS.items()], value=self.method,
+                                      description="attribution")
+        self.source_box = ui.ToggleButtons(options=[("prior", "prior"), ("aggregate posterior", "posterior")],
+                                           value=self.source, description="z_n from")
+        self.resample_button = ui.Button(description=f"resample ×{self.k}")
+        self.opacity_box = ui.FloatSlider(value=op, min=0.0, max=1.0, step=0.05, description="overlay")
+        self.readout = ui.HTML(label="predictions of the sample").add_class("invw-invariance-readout")
+        self.agreement = ui.HTML().add_class("invw-invariance-agreement")
+        self.set_layout(
+            section("Input and sample", row(self.index_box, self.method_box, self.opacity_box),
+                    row(self.original, self.sample, self.difference, self.mean_map, self.std_map, self.pixel_map)),
+            section("Latents", row(self.sliders, self.readout)),
+            section("Resampling the nuisance", row(self.source_box, self.resample_button, self.agreement),
+                    self.grid),
+            section("Inputs", self.picker),
+        )
         self.opacity_box.observe(self.guard(self._on_opacity), names="value")
 
         self.sliders.observe(self.guard(self._on_values), names="values")
@@ -268,6 +267,12 @@ class InvarianceExplorer(Explorer):
             self.index = index
             if index >= 0 and self.index_box.value != index:
                 self.index_box.value = index
+            # The picker outlines the input shown (none for a user input), also after select().
+            self.__dict__["_following"] = True
+            try:
+                self.picker.selected = self._pick_position(index) if index >= 0 else -1
+            finally:
+                self.__dict__["_following"] = False
         z = r["z"].clamp(-self.span, self.span)
         self.sliders.values = [float(v) for v in z]
         self.sliders.defaults = [float(v) for v in z]
@@ -360,8 +365,11 @@ class InvarianceExplorer(Explorer):
 
     def _on_pick(self, change: dict) -> None:
         i = change["new"]
-        if i is not None and i >= 0:
+        if i is not None and i >= 0 and not self.__dict__.get("_following"):
             self.select(self.pick_indices[i])
+
+    def _pick_position(self, index: int) -> int:
+        return self.pick_indices.index(index) if index in self.pick_indices else -1
 
     def _on_index_box(self, change: dict) -> None:
         if int(change["new"]) == self.index and self._x is not None:
@@ -445,5 +453,4 @@ class InvarianceExplorer(Explorer):
             for name in ("sliders", "original", "sample", "difference", "mean_map", "std_map", "pixel_map", "grid",
                          "picker")
         ]
-        extra = [*getattr(self, "_controls", []), *getattr(self, "_containers", [])]
-        return [w for w in owned if w is not None] + extra + super()._owned_widgets()
+        return [w for w in owned if w is not None] + super()._owned_widgets()

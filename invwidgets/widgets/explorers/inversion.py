@@ -5,9 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import ipywidgets
 import numpy as np
-import plotly.graph_objects as go
 import torch
 import traitlets
 from torch import nn
@@ -24,8 +22,9 @@ from ...methods.inversion import (
 )
 from ...methods.layers import resolve_layer
 from ...models.pixelcnn import InversionSet
-from ..views import ImageView, SampleGrid
-from .base import Explorer, FigureWidget, as_batch, check_dataset
+from ..views import Chart, ImageView, SampleGrid
+from ..views import controls as ui
+from .base import Explorer, as_batch, check_dataset, col, row, section
 from .inputs import check_image_batch, check_index, picker_indices
 
 __all__ = ["InversionExplorer"]
@@ -138,52 +137,62 @@ class InversionExplorer(Explorer):
         self.seed = int(seed)
 
         self.pick_indices = picker_indices(dataset, n_pick)
-        n_pick = len(self.pick_indices)
-        self.picker = SampleGrid(dataset.images[self.pick_indices], captions=[str(i) for i in self.pick_indices],
-                                 ncols=min(8, n_pick), cell_width=48)
-        self.picker.selected = self.pick_indices.index(0) if 0 in self.pick_indices else -1
-        self.original = ImageView(dataset.images[0], caption="input", width=160)
-        self.entropy = ImageView(dataset.images[0], caption="H(x_i | x_<i, h) bits", width=160, cmap="sequential")
-        self.samples = SampleGrid(ncols=min(4, self.n_samples), cell_width=80)
-        self.layer_picker = ipywidgets.Dropdown(options=layers, value=layers[0], description="layer")
-        self.resample_button = ipywidgets.Button(description="resample", icon="refresh")
-        self.mi_figure = FigureWidget(layout=dict(
-            title="Î(x; layer) in bits", height=280, width=420, margin=dict(l=40, r=10, t=40, b=40),
-            yaxis_title="bits", showlegend=True))
-        self.mi_figure.add_bar(x=layers, y=[0.0] * len(layers), name="Î", error_y=dict(type="data", array=[0.0] * len(layers)))
+        self.layer = layers[0]
+        self.set_layout(*self._build_panels())
+        self._connect()
+        if inversions is None:
+            self._start_fit()
+        else:
+            self._request_mi()
+            self._request_samples()
+
+    # ------------------------------------------------------------------ panels
+    def _build_panels(self) -> list:
+        images, layers = self.dataset.images, self.layers
+        self.picker = SampleGrid(images[self.pick_indices], captions=[str(i) for i in self.pick_indices],
+                                 ncols=min(8, len(self.pick_indices)), cell_width=48,
+                                 label="pick an input (dataset index)")
+        self.picker.selected = self._pick_position(0)
+        self.original = ImageView(images[0], caption="input", width=160, label="input")
+        self.entropy = ImageView(images[0], caption="H(x_i | x_<i, h) bits", width=160, cmap="sequential",
+                                 label="per-pixel entropy (bits)")
+        self.samples = SampleGrid(ncols=min(4, self.n_samples), cell_width=80,
+                                  label="samples of p(x | layer features)")
+        self.layer_picker = ui.Dropdown(options=layers, value=layers[0], description="layer")
+        self.resample_button = ui.Button(description="resample")
+        self.mi_figure = Chart(title="Î(x; layer) in bits", height=280, width=420, yaxis_title="bits",
+                               xaxis_title="layer", showlegend=True)
+        self.mi_figure.add_bar(x=layers, y=[0.0] * len(layers), name="Î",
+                               error_y=dict(type="data", array=[0.0] * len(layers)))
         self.mi_figure.add_scatter(x=layers, y=[0.0] * len(layers), mode="lines", name="Ĥ(x)",
                                    line=dict(dash="dash", color="gray"))
-        self.curves_figure: go.FigureWidget | None = None
-        self.epoch_slider: ipywidgets.SelectionSlider | None = None
-        self.note = ipywidgets.HTML("")
+        self.note = ui.HTML("")
         #: One text line per diagnostic flag of the estimate shown (empty when it is clean).
-        self.flags_note = ipywidgets.HTML("")
-        right: list[ipywidgets.Widget] = [self.mi_figure, self.flags_note]
-        if checkpoint_mi is not None:
-            self.curves_figure = FigureWidget(layout=dict(
-                title="Î over training", height=280, width=420, margin=dict(l=40, r=10, t=40, b=40),
-                xaxis_title="epoch", yaxis_title="bits"))
-            for l in checkpoint_mi.layers:
-                lo_hi = checkpoint_mi.intervals(l)
-                ys = checkpoint_mi.curve(l)
-                bad = [checkpoint_mi.estimates[e].layers[l].flagged for e in checkpoint_mi.epochs]
-                self.curves_figure.add_scatter(
-                    x=checkpoint_mi.epochs, y=ys, mode="lines+markers", name=l,
-                    marker=dict(symbol=["x" if b else "circle" for b in bad], size=[10 if b else 6 for b in bad]),
-                    hovertext=["; ".join(f.message for f in checkpoint_mi.estimates[e].layers[l].flags) or "no flag"
-                               for e in checkpoint_mi.epochs],
-                    error_y=dict(type="data", symmetric=False, array=[hi - y for (lo, hi), y in zip(lo_hi, ys)],
-                                 arrayminus=[y - lo for (lo, hi), y in zip(lo_hi, ys)]))
-            self.epoch_slider = ipywidgets.SelectionSlider(options=checkpoint_mi.epochs,
-                                                           value=checkpoint_mi.epochs[-1], description="epoch")
-            right += [self.epoch_slider, self.curves_figure]
-        controls = ipywidgets.HBox([self.layer_picker, self.resample_button])
-        left = ipywidgets.VBox([controls, ipywidgets.HBox([self.original, self.entropy]), self.samples])
-        top = ipywidgets.HBox([left, ipywidgets.VBox(right)])
-        self._containers = [controls, left, top, *top.children[1:]]
-        self._set_body([top, self.note, self.picker])
+        self.flags_note = ui.HTML("")
+        self.curves_figure, self.epoch_slider = self._build_curves()
+        top = row(col(row(self.layer_picker, self.resample_button), row(self.original, self.entropy), self.samples),
+                  col(self.mi_figure, self.flags_note, self.epoch_slider, self.curves_figure))
+        return [section("Inversions of one layer", top, self.note), section("Inputs", self.picker)]
 
-        self.layer = layers[0]
+    def _build_curves(self) -> tuple[Chart | None, ui.SelectionSlider | None]:
+        cmi = self.checkpoint_mi
+        if cmi is None:
+            return None, None
+        curves = Chart(title="Î over training", height=280, width=420, xaxis_title="epoch", yaxis_title="bits")
+        for l in cmi.layers:
+            lo_hi, ys = cmi.intervals(l), cmi.curve(l)
+            bad = [cmi.estimates[e].layers[l].flagged for e in cmi.epochs]
+            curves.add_scatter(
+                x=cmi.epochs, y=ys, mode="lines+markers", name=l,
+                marker=dict(symbol=["x" if b else "circle" for b in bad], size=[10 if b else 6 for b in bad]),
+                hovertext=["; ".join(f.message for f in cmi.estimates[e].layers[l].flags) or "no flag"
+                           for e in cmi.epochs],
+                error_y=dict(type="data", symmetric=False, array=[hi - y for (lo, hi), y in zip(lo_hi, ys)],
+                             arrayminus=[y - lo for (lo, hi), y in zip(lo_hi, ys)]))
+        slider = ui.SelectionSlider(options=cmi.epochs, value=cmi.epochs[-1], description="epoch")
+        return curves, slider
+
+    def _connect(self) -> None:
         self.layer_picker.observe(self.guard(self._on_layer_pick), names="value")
         self.observe(self.guard(self._on_layer), names="layer")
         self.picker.observe(self.guard(self._on_pick), names="selected")
@@ -191,11 +200,8 @@ class InversionExplorer(Explorer):
         if self.epoch_slider is not None:
             self.epoch_slider.observe(self.guard(self._on_epoch), names="value")
 
-        if inversions is None:
-            self._start_fit()
-        else:
-            self._request_mi()
-            self._request_samples()
+    def _pick_position(self, index: int) -> int:
+        return self.pick_indices.index(index) if index in self.pick_indices else -1
 
     # ------------------------------------------------------------------ worker requests
     def _start_fit(self) -> None:
@@ -310,7 +316,7 @@ class InversionExplorer(Explorer):
 
     def _on_pick(self, change: dict) -> None:
         i = change["new"]
-        if i is not None and i >= 0:
+        if i is not None and i >= 0 and not self.__dict__.get("_following"):
             self.select(self.pick_indices[i])
 
     def _on_epoch(self, change: dict) -> None:
@@ -326,6 +332,11 @@ class InversionExplorer(Explorer):
         self.original.set_image(image)
         self.entropy.set_image(image)
         self.index = index
+        self.__dict__["_following"] = True  # the picker outlines the input, also after select()
+        try:
+            self.picker.selected = self._pick_position(index)
+        finally:
+            self.__dict__["_following"] = False
         self._request_samples()
 
     def resample(self, seed: int | None = None) -> None:
@@ -357,13 +368,3 @@ class InversionExplorer(Explorer):
 
     def _cache_dependencies(self) -> Any:
         return (self.classifier, self.inversions, self.dataset.images, self.n_samples)
-
-    def _owned_widgets(self) -> list[ipywidgets.Widget]:
-        owned: list[ipywidgets.Widget] = [self.picker, self.original, self.entropy, self.samples, self.layer_picker,
-                                          self.resample_button, self.mi_figure, self.note, self.flags_note,
-                                          *self._containers]
-        if self.curves_figure is not None:
-            owned += [self.curves_figure]
-        if self.epoch_slider is not None:
-            owned += [self.epoch_slider]
-        return [*owned, *super()._owned_widgets()]

@@ -13,7 +13,7 @@ import traitlets
 from ...data import Dataset
 from ...models.adapter import as_autoencoder, check_autoencoder
 from ..views import ImageView, LatentSliders, SampleGrid
-from .base import Explorer, as_batch, check_dataset
+from .base import Explorer, as_batch, check_dataset, row
 from .inputs import check_image_batch, check_index, picker_indices
 
 __all__ = ["LatentExplorer", "check_autoencoder"]
@@ -119,30 +119,21 @@ class LatentExplorer(Explorer):
             minimum=self._lo.tolist(), maximum=self._hi.tolist(), seed=seed,
         )
         self.sliders.selected = 0
-        self.decoded = ImageView(caption="decode(z)", width=160)
-        self.traversal = SampleGrid(ncols=self.n_traversal, cell_width=72)
-        images = [self.decoded]
+        self.sliders.label = "latents z"
+        self.decoded = ImageView(caption="decode(z)", width=160, label="decoded")
+        self.traversal = SampleGrid(ncols=self.n_traversal, cell_width=72, label="traversal")
         self.pick_indices: list[int] = []
+        self.original = self.picker = None
         if dataset is not None:
-            self.original = ImageView(caption="input", width=160)
+            self.original = ImageView(caption="input", width=160, label="input")
             # Every class (or evenly spaced over the dataset), so the picker shows its variety.
             self.pick_indices = picker_indices(dataset, n_pick)
-            n_pick = len(self.pick_indices)
             self.picker = SampleGrid(
                 dataset.images[self.pick_indices], captions=[str(i) for i in self.pick_indices],
-                ncols=min(8, n_pick), cell_width=48,
+                ncols=min(8, len(self.pick_indices)), cell_width=48, label="pick an input (dataset index)",
             )
-            self.picker.selected = self.pick_indices.index(0) if 0 in self.pick_indices else -1
-            images = [self.original, self.decoded]
-        else:
-            self.original = None
-            self.picker = None
-        top = ipywidgets.HBox([*images, self.sliders])
-        views = [top, self.traversal]
-        if self.picker is not None:
-            views.append(self.picker)
-        self._containers = [top]
-        self._set_body(views)
+            self.picker.selected = self._pick_position(0)
+        self.set_layout(row(self.original, self.decoded, self.sliders), self.traversal, self.picker)
 
         self.sliders.observe(self.guard(self._on_values), names="values")
         self.sliders.observe(self.guard(self._on_selected), names="selected")
@@ -213,6 +204,7 @@ class LatentExplorer(Explorer):
             return
         values = torch.linspace(float(self._lo[j]), float(self._hi[j]), self.n_traversal).tolist()
         captions = [f"z{j}={v:+.1f}" for v in values]
+        self.traversal.label = f"traversal of z{j} (the other latents as the sliders)"
         # A batch request: the slider's own frame is always computed first.
         self.run_in_worker(
             "traversal", self._traverse, z, j, priority="batch", busy=False,
@@ -233,9 +225,13 @@ class LatentExplorer(Explorer):
 
     def _on_pick(self, change: dict) -> None:
         i = change["new"]
-        if i is None or i < 0:
+        if i is None or i < 0 or self.__dict__.get("_following"):
             return
         self.select(self.pick_indices[i])
+
+    def _pick_position(self, index: int) -> int:
+        """Where dataset image ``index`` sits in the picker (-1 when it does not offer it)."""
+        return self.pick_indices.index(index) if index in self.pick_indices else -1
 
     # ------------------------------------------------------------------ public API
     def select(self, index: int) -> None:
@@ -253,7 +249,17 @@ class LatentExplorer(Explorer):
             if self.original is not None:
                 self.original.set_image(image)
             self.index = index
-            self.sliders.values = self._clamp(z)
+            values = self._clamp(z)
+            # "reset" returns to the picked input, and the picker outlines it (also when the
+            # selection came from code).
+            self.sliders.defaults = values
+            self.sliders.values = values
+            if self.picker is not None:
+                self.__dict__["_following"] = True
+                try:
+                    self.picker.selected = self._pick_position(index)
+                finally:
+                    self.__dict__["_following"] = False
 
         self.run_in_worker("encode", self._encode_index, index, on_result=done)
 
@@ -279,5 +285,5 @@ class LatentExplorer(Explorer):
 
     def _owned_widgets(self) -> list[ipywidgets.Widget]:
         names = ("sliders", "decoded", "traversal", "picker", "original")
-        owned = [getattr(self, n, None) for n in names] + list(getattr(self, "_containers", []))
+        owned = [getattr(self, n, None) for n in names]
         return [w for w in owned if w is not None] + super()._owned_widgets()

@@ -17,11 +17,9 @@ Four panels, all computed in the background worker:
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable
 from typing import Any
 
-import ipywidgets
 import numpy as np
 import plotly.graph_objects as go
 import torch
@@ -43,21 +41,11 @@ from ...methods.responses import (
 )
 from ...models import gaussian_kl
 from ...models.adapter import as_autoencoder, to_images
-from ..views import ImageView, LatentSliders, SampleGrid
-from .base import Explorer, FigureWidget, check_dataset
+from ..views import Chart, ImageView, LatentSliders, SampleGrid
+from ..views import controls as ui
+from .base import Explorer, check_dataset, col, row, section
 
 __all__ = ["ResponseExplorer"]
-
-
-def _header(text: str) -> ipywidgets.HTML:
-    return ipywidgets.HTML(f"<b>{html.escape(text)}</b>")
-
-
-def _figure(width: int, height: int, title: str, **layout: Any) -> go.FigureWidget:
-    fig = FigureWidget()
-    fig.update_layout(width=width, height=height, title=dict(text=title, font=dict(size=12)),
-                      margin=dict(l=50, r=10, t=36, b=40), **layout)
-    return fig
 
 
 class ResponseExplorer(Explorer):
@@ -141,9 +129,7 @@ class ResponseExplorer(Explorer):
         self.model = autoencoder
         self.dataset = dataset
         self.seed = int(seed)
-        self.n_samples = int(n_samples)
-        self.n_steps = int(n_steps)
-        self.span = float(span)
+        self.n_samples, self.n_steps, self.span = int(n_samples), int(n_steps), float(span)
         self.n_traversals = int(n_traversals)
         self._transform = output_transform
         self._generator = torch.Generator().manual_seed(self.seed)
@@ -161,131 +147,106 @@ class ResponseExplorer(Explorer):
         if d < 2:
             raise ValueError("the response explorer needs at least two latents")
         self.latent_dim = d
-        self.matrix: torch.Tensor | None = None
-        self.map: ResponseMap | None = None
-        self.codes: torch.Tensor | None = None
-        self.conditioned = None
+        self.matrix = self.map = self.codes = self.conditioned = None
+        self.cell_values = self.cell_response = self.current_response = None
+        self.posterior = self.kl_per_dim = self.traversal_codes = None
         self.scores: dict[str, float] = {}
-        self.cell_values: torch.Tensor | None = None
-        self.cell_response: torch.Tensor | None = None
-        self.current_response: torch.Tensor | None = None
-        self.posterior: torch.Tensor | None = None
-        self.kl_per_dim: torch.Tensor | None = None
-        self.traversal_codes: torch.Tensor | None = None
-        self.radius = float(radius)
-        self.resolution = int(resolution)
+        self.radius, self.resolution = float(radius), int(resolution)
         self._map_base = z0.clone()
         self._auto_dims = True  # map the two latents with the largest diagonal of M first
         self._quiet_controls = False
-        names = [f"z{i}" for i in range(d)]
-
-        # 1. response matrix and the cell view
-        self.matrix_fig = _figure(360, 330, "response matrix M (row j intervened, column i responds; "
-                                  + ("units of each latent's posterior std)" if scale == "std" else "raw latent units)"),
-                                  xaxis=dict(title="responding latent i", dtick=1),
-                                  yaxis=dict(title="intervened latent j", dtick=1, autorange="reversed"))
-        self.matrix_fig.add_trace(go.Heatmap(z=np.zeros((d, d)).tolist(), x=list(range(d)), y=list(range(d)),
-                                             colorscale="Viridis", hovertemplate="j=%{y} → i=%{x}: %{z:.3f}<extra></extra>"))
-        self.matrix_fig.data[0].on_click(self.guard(self._on_matrix_click))
-        self.cell_images = SampleGrid(cell_width=56)
-        # stable hooks for browser tests and custom CSS
-        self.matrix_fig.add_class("invw-response-matrix")
-        self.cell_images.add_class("invw-response-cell-images")
-        self.cell_fig = _figure(330, 260, "click a cell of M", xaxis=dict(title="intervention value v"),
-                                yaxis=dict(title="R(z)_i"))
-        self.cell_fig.add_trace(go.Scatter(x=[], y=[], mode="lines+markers", name="R(z)_i"))
-        matrix_panel = ipywidgets.VBox([
-            _header("Latent response matrix"),
-            ipywidgets.HBox([self.matrix_fig, ipywidgets.VBox([self.cell_fig])]),
-            self.cell_images,
-        ])
-
-        # 2. interventions
-        self.sliders = LatentSliders([float(v) for v in z0.clamp(-3, 3)], names=names, minimum=-3.0,
-                                     maximum=3.0, seed=self.seed)
-        self.decoded = ImageView(caption="D(z)", width=128)
-        self.redecoded = ImageView(caption="D(R(z))", width=128)
-        self.vector_fig = _figure(420, 260, "z, R(z), R(z) − z and diag(M)", barmode="group",
-                                  xaxis=dict(dtick=1, title="latent"))
-        for label in ("z", "R(z)", "R(z) − z", "diag M", "KL per dim"):
-            self.vector_fig.add_trace(go.Bar(x=list(range(d)), y=[0.0] * d, name=label))
-        intervention_panel = ipywidgets.VBox([
-            _header("Intervention"),
-            ipywidgets.HBox([self.sliders, ipywidgets.VBox([self.decoded, self.redecoded]), self.vector_fig]),
-        ])
-
-        # 3. response maps
-        options = [(n, i) for i, n in enumerate(names)]
-        self.dim_a = ipywidgets.Dropdown(options=options, value=0, description="a (x)",
-                                         layout=ipywidgets.Layout(width="150px"))
-        self.dim_b = ipywidgets.Dropdown(options=options, value=1, description="b (y)",
-                                         layout=ipywidgets.Layout(width="150px"))
-        self.radius_slider = ipywidgets.FloatSlider(value=self.radius, min=0.5, max=4.0, step=0.25,
-                                                    description="radius")
-        self.resolution_slider = ipywidgets.IntSlider(value=self.resolution, min=8, max=96, step=4,
-                                                      description="resolution")
-        self.base_button = ipywidgets.Button(description="new base point", icon="random")
-        self.map_magnitude = ImageView(caption="‖R(z) − z‖", cmap="sequential", heatmap_opacity=1.0, width=150)
-        self.map_divergence = ImageView(caption="divergence", cmap="diverging", heatmap_opacity=1.0, width=150)
-        self.map_curvature = ImageView(caption="mean curvature", cmap="diverging", heatmap_opacity=1.0, width=150)
-        self.map_posterior = ImageView(caption="posterior (log counts)", cmap="sequential", heatmap_opacity=1.0,
-                                       width=150)
-        self.map_decoded = SampleGrid(cell_width=24)
-        map_panel = ipywidgets.VBox([
-            _header("Response map"),
-            ipywidgets.HBox([self.dim_a, self.dim_b, self.base_button]),
-            ipywidgets.HBox([self.radius_slider, self.resolution_slider]),
-            ipywidgets.HBox([self.map_magnitude, self.map_divergence, self.map_curvature, self.map_posterior]),
-            self.map_decoded,
-        ])
-
-        # 4. factors
         self.has_factors = bool(dataset is not None and dataset.factors is not None
                                 and any(s >= 2 for s in (dataset.factor_sizes or ())))
-        panels = [matrix_panel, intervention_panel, map_panel]
-        self.factor_fig = self.scores_fig = self.codes_fig = None
-        self.factor_dropdown = None
-        self.factor_traversal = SampleGrid(cell_width=40)
-        if self.has_factors:
-            assert dataset is not None and dataset.factor_names is not None and dataset.factor_sizes is not None
-            usable = [n for n, s in zip(dataset.factor_names, dataset.factor_sizes) if s >= 2]
-            self.factor_fig = _figure(380, 260, "conditioned response matrix C",
-                                      xaxis=dict(title="latent", dtick=1), yaxis=dict(autorange="reversed"))
-            self.factor_fig.add_trace(go.Heatmap(z=np.zeros((len(usable), d)).tolist(), x=list(range(d)), y=usable,
-                                                 colorscale="Viridis"))
-            self.scores_fig = _figure(330, 260, "disentanglement scores", yaxis=dict(range=[0, 1]))
-            self.scores_fig.add_trace(go.Bar(x=["CDS", "MIG", "DCI-D", "DCI-C", "DCI-I"], y=[0.0] * 5))
-            self.factor_dropdown = ipywidgets.Dropdown(options=usable, value=usable[0], description="factor")
-            self.codes_fig = _figure(330, 240, "encodings along the traversal",
-                                     xaxis=dict(title="factor value"), yaxis=dict(title="posterior mean"))
-            for i in range(d):
-                self.codes_fig.add_trace(go.Scatter(x=[], y=[], mode="lines+markers", name=f"z{i}"))
-            self.factor = usable[0]
-            panels.append(ipywidgets.VBox([
-                _header("Factors"),
-                ipywidgets.HBox([self.factor_fig, self.scores_fig]),
-                ipywidgets.HBox([self.factor_dropdown, self.codes_fig]),
-                self.factor_traversal,
-            ]))
-        self._containers = [w for p in panels for w in _descendants(p)]
-        self._set_body(panels)
+        self.set_layout(self._build_matrix(), self._build_intervention(z0), self._build_map(),
+                        self._build_factors())
+        self._connect()
+    # ------------------------------------------------------------------ panels
+    def _build_matrix(self) -> dict:
+        d = self.latent_dim
+        units = "units of each latent's posterior std" if self.scale == "std" else "raw latent units"
+        self.matrix_fig = Chart(title=f"response matrix M (row j intervened, column i responds; {units})",
+                                width=360, height=330, label="click a cell to intervene",
+                                xaxis=dict(title="responding latent i", dtick=1),
+                                yaxis=dict(title="intervened latent j", dtick=1, autorange="reversed"))
+        self.matrix_fig.add_trace(go.Heatmap(z=np.zeros((d, d)).tolist(), x=list(range(d)), y=list(range(d)),
+                                             colorscale="Viridis", name="M"))
+        self.matrix_fig.on_click(self.guard(self._on_matrix_click))
+        self.matrix_fig.add_class("invw-response-matrix")  # stable hooks for browser tests and CSS
+        self.cell_images = SampleGrid(cell_width=56, label="decoded interventions do(z_j := v)")
+        self.cell_images.add_class("invw-response-cell-images")
+        self.cell_fig = Chart(title="click a cell of M", width=330, height=260,
+                              xaxis=dict(title="intervention value v"), yaxis=dict(title="R(z)_i"))
+        self.cell_fig.add_trace(go.Scatter(x=[], y=[], mode="lines+markers", name="R(z)_i"))
+        return section("Latent response matrix", row(self.matrix_fig, self.cell_fig), self.cell_images)
 
-        # reactions
+    def _build_intervention(self, z0: torch.Tensor) -> dict:
+        d = self.latent_dim
+        self.sliders = LatentSliders([float(v) for v in z0.clamp(-3, 3)], names=[f"z{i}" for i in range(d)],
+                                     minimum=-3.0, maximum=3.0, seed=self.seed, label="latent point z")
+        self.decoded = ImageView(caption="D(z)", width=128, label="decoded")
+        self.redecoded = ImageView(caption="D(R(z))", width=128, label="after the response")
+        self.vector_fig = Chart(title="z, R(z), R(z) − z and diag(M)", width=420, height=260, barmode="group",
+                                xaxis=dict(dtick=1, title="latent"), yaxis=dict(title="value"))
+        for label in ("z", "R(z)", "R(z) − z", "diag M", "KL per dim"):
+            self.vector_fig.add_trace(go.Bar(x=list(range(d)), y=[0.0] * d, name=label))
+        return section("Intervention", row(self.sliders, col(self.decoded, self.redecoded), self.vector_fig))
+
+    def _build_map(self) -> dict:
+        options = [(f"z{i}", i) for i in range(self.latent_dim)]
+        self.dim_a = ui.Dropdown(options=options, value=0, description="a (x)")
+        self.dim_b = ui.Dropdown(options=options, value=1, description="b (y)")
+        self.radius_slider = ui.FloatSlider(value=self.radius, min=0.5, max=4.0, step=0.25, description="radius")
+        self.resolution_slider = ui.IntSlider(value=self.resolution, min=8, max=96, step=4, description="resolution")
+        self.base_button = ui.Button(description="new base point")
+        maps = [("map_magnitude", "‖R(z) − z‖", "sequential"), ("map_divergence", "divergence", "diverging"),
+                ("map_curvature", "mean curvature", "diverging"),
+                ("map_posterior", "posterior (log counts)", "sequential")]
+        for name, caption, cmap in maps:
+            setattr(self, name, ImageView(caption="", cmap=cmap, heatmap_opacity=1.0, width=150, label=caption))
+        self.map_decoded = SampleGrid(cell_width=24, label="decoded over the grid (b up, a right)")
+        return section("Response map", row(self.dim_a, self.dim_b, self.base_button),
+                       row(self.radius_slider, self.resolution_slider),
+                       row(*(getattr(self, name) for name, _, _ in maps)), self.map_decoded)
+
+    def _build_factors(self) -> dict | None:
+        self.factor_fig = self.scores_fig = self.codes_fig = self.factor_dropdown = None
+        self.factor_traversal = SampleGrid(cell_width=40, label="traversal of the factor")
+        if not self.has_factors:
+            return None
+        dataset, d = self.dataset, self.latent_dim
+        assert dataset is not None and dataset.factor_names is not None and dataset.factor_sizes is not None
+        usable = [n for n, s in zip(dataset.factor_names, dataset.factor_sizes) if s >= 2]
+        self.factor_fig = Chart(title="conditioned response matrix C", width=380, height=260,
+                                xaxis=dict(title="latent", dtick=1), yaxis=dict(title="factor", autorange="reversed"))
+        self.factor_fig.add_trace(go.Heatmap(z=np.zeros((len(usable), d)).tolist(), x=list(range(d)), y=usable,
+                                             colorscale="Viridis", name="C"))
+        self.scores_fig = Chart(title="disentanglement scores", width=330, height=260,
+                                yaxis=dict(range=[0, 1], title="score"), xaxis=dict(title="metric"))
+        self.scores_fig.add_trace(go.Bar(x=["CDS", "MIG", "DCI-D", "DCI-C", "DCI-I"], y=[0.0] * 5, name="score"))
+        self.factor_dropdown = ui.Dropdown(options=usable, value=usable[0], description="factor")
+        self.codes_fig = Chart(title="encodings along the traversal", width=330, height=240,
+                               xaxis=dict(title="factor value"), yaxis=dict(title="posterior mean"))
+        for i in range(d):
+            self.codes_fig.add_trace(go.Scatter(x=[], y=[], mode="lines+markers", name=f"z{i}"))
+        self.factor = usable[0]
+        return section("Factors", row(self.factor_fig, self.scores_fig), row(self.factor_dropdown, self.codes_fig),
+                       self.factor_traversal)
+
+    def _connect(self) -> None:
         self.observe(self.guard(self._on_cell), names="cell")
         self.sliders.observe(self.guard(self._on_values), names="values")
-        self.dim_a.observe(self.guard(self._on_map_controls), names="value")
-        self.dim_b.observe(self.guard(self._on_map_controls), names="value")
-        self.radius_slider.observe(self.guard(self._on_map_controls), names="value")
-        self.resolution_slider.observe(self.guard(self._on_map_controls), names="value")
+        for control in (self.dim_a, self.dim_b, self.radius_slider, self.resolution_slider):
+            control.observe(self.guard(self._on_map_controls), names="value")
         self.base_button.on_click(self.guard(lambda _b: self.new_base_point()))
         if self.factor_dropdown is not None:
             self.factor_dropdown.observe(self.guard(self._on_factor_dropdown), names="value")
             self.observe(self.guard(self._on_factor), names="factor")
+        self._first_requests()
 
-        # first computations
+    def _first_requests(self) -> None:
         self.recompute_matrix()
         self._request_intervention()
-        if dataset is not None:
+        if self.dataset is not None:
             self.run_in_worker("codes", self._encode_dataset, on_result=self._show_codes, priority="batch", busy=False)
         self._request_map()
         if self.has_factors:
@@ -337,10 +298,8 @@ class ResponseExplorer(Explorer):
 
         self.run_in_worker("matrix", work, on_result=show)
 
-    def _on_matrix_click(self, trace: Any, points: Any, state: Any) -> None:
-        if not points.point_inds:
-            return
-        i, j = int(round(float(points.xs[0]))), int(round(float(points.ys[0])))
+    def _on_matrix_click(self, trace: int, point: dict) -> None:
+        j, i = (int(v) for v in point["index"])  # [row, column] of the heatmap
         self.select_cell(j, i)
 
     def select_cell(self, j: int, i: int) -> None:
@@ -352,6 +311,10 @@ class ResponseExplorer(Explorer):
         self.cell = (int(j), int(i))
 
     def _on_cell(self, change: dict) -> None:
+        j, i = change["new"]
+        # The clicked cell stays marked on the matrix.
+        self.matrix_fig.layout.shapes = [] if j < 0 else [
+            dict(type="rect", x0=i, x1=i, y0=j, y1=j, line=dict(color="#ff4081", width=3))]
         self._request_cell()
 
     def _request_cell(self) -> None:
@@ -479,7 +442,8 @@ class ResponseExplorer(Explorer):
                     view.set_heatmap(h, vmin=0.0, vmax=max(lim, 1e-12))
                 else:
                     view.set_heatmap(h, vmin=-lim, vmax=lim)
-            self.map_divergence.caption = f"divergence (z{a}, z{b})"
+            for view in (self.map_magnitude, self.map_divergence, self.map_curvature, self.map_posterior):
+                view.caption = f"z{a} → right, z{b} ↑ up, ±{radius:g}"
             if images is not None:
                 ncols = len(range(0, resolution, every))
                 self.map_decoded.set_images(images, ncols=ncols)
@@ -516,7 +480,8 @@ class ResponseExplorer(Explorer):
         self.codes = codes
         self.kl_per_dim = kl
         if kl is not None:
-            self.vector_fig.data[4].y = kl.tolist()
+            with self.vector_fig.batch_update():
+                self.vector_fig.data[4].y = kl.tolist()
         self._show_posterior()
 
     # ------------------------------------------------------------------ 4. factors
@@ -599,7 +564,7 @@ class ResponseExplorer(Explorer):
     # ------------------------------------------------------------------ closing
     def close(self) -> None:
         """Close the explorer, its views and charts, and release the worker."""
-        if not hasattr(self, "_status_line"):  # the constructor failed before the widget existed
+        if "_client_token" not in self.__dict__:  # the constructor failed before the widget existed
             return
         super().close()
 
@@ -611,23 +576,3 @@ class ResponseExplorer(Explorer):
 
     def _cache_dependencies(self) -> Any:
         return (self.model, self._transform)
-
-    def _owned_widgets(self) -> list[ipywidgets.Widget]:
-        names = ("sliders", "decoded", "redecoded", "cell_images", "map_magnitude", "map_divergence",
-                 "map_curvature", "map_posterior", "map_decoded", "factor_traversal", "matrix_fig", "cell_fig",
-                 "vector_fig", "dim_a", "dim_b", "radius_slider", "resolution_slider", "base_button",
-                 "factor_fig", "scores_fig", "codes_fig", "factor_dropdown")
-        owned = [w for w in (getattr(self, n, None) for n in names) if w is not None]
-        seen = {id(w) for w in owned}
-        owned += [w for w in getattr(self, "_containers", []) if id(w) not in seen]
-        return [*owned, *super()._owned_widgets()]
-
-
-def _descendants(widget: ipywidgets.Widget) -> list[ipywidgets.Widget]:
-    """Layout containers (Box and HTML headers) inside ``widget``, ``widget`` included."""
-    out: list[ipywidgets.Widget] = []
-    if isinstance(widget, (ipywidgets.Box, ipywidgets.HTML)):
-        out.append(widget)
-    for child in getattr(widget, "children", ()) if isinstance(widget, ipywidgets.Box) else ():
-        out.extend(_descendants(child))
-    return out

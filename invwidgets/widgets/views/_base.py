@@ -1,4 +1,10 @@
-"""The base class of the views: one front-end module, status traits, messages, PNG export."""
+"""The base class of the views: panel models without front-end code, status traits, messages,
+PNG export.
+
+A view is a plain widget model (no ``_esm`` of its own): the front-end code travels once, with
+the root that shows it (an explorer, or a one-view root when the view is displayed alone; see
+:mod:`invwidgets.widgets.root`).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-import anywidget
+import ipywidgets
 import numpy as np
 import traitlets
 
@@ -14,28 +20,60 @@ from ..base import WorkerClient
 from . import colormaps
 from .png import encode_png
 
-__all__ = ["HeatmapTraits", "ViewBase", "STATIC"]
+__all__ = ["HeatmapTraits", "Panel", "ViewBase", "STATIC"]
 
 #: The front-end files (plain ES module + CSS, no build step).
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
 
-class ViewBase(WorkerClient, anywidget.AnyWidget):
-    """Shared by every view: ``views.js``/``views.css`` dispatching on ``_kind``; the
+class Panel(ipywidgets.Widget):
+    """A part of an explorer's front end: a plain widget model (ipywidgets' base
+    ``WidgetModel``, no front-end code of its own) that the root's module draws by ``_kind``.
+
+    ``label`` is the panel's heading; ``hidden`` hides it; :meth:`add_class` adds CSS classes
+    (stable hooks for tests and custom CSS). Displayed on its own, a panel shows inside a
+    one-panel root (:class:`~invwidgets.widgets.root.ViewRoot`), created on first display and
+    closed with the panel.
+    """
+
+    _kind = traitlets.Unicode("").tag(sync=True)
+    label = traitlets.Unicode("", help="The heading shown above the panel").tag(sync=True)
+    hidden = traitlets.Bool(False, help="Whether the panel is hidden").tag(sync=True)
+    _dom_classes = traitlets.List(traitlets.Unicode()).tag(sync=True)
+
+    def add_class(self, name: str) -> Panel:
+        """Add a CSS class to the panel's element (returns the panel)."""
+        if name not in self._dom_classes:
+            self._dom_classes = [*self._dom_classes, name]
+        return self
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        from ..root import ViewRoot
+
+        root = self.__dict__.get("_standalone_root")
+        if root is None or root.comm is None:
+            root = ViewRoot(self)
+            self.__dict__["_standalone_root"] = root
+        return root._repr_mimebundle_(**kwargs)
+
+    def close(self) -> None:
+        """Close the panel (and the root that shows it alone, if any)."""
+        root = self.__dict__.pop("_standalone_root", None)
+        if root is not None:
+            root.close()
+        super().close()
+
+
+class ViewBase(WorkerClient, Panel):
+    """Shared by every view: drawn by the root's module (``static/views.js``) by ``_kind``; the
     ``status``/``error``/``progress`` traits of :class:`~invwidgets.widgets.base.WorkerClient`
-    shown in a compact status line; custom messages ``{"action": name, ...}`` from the front end
-    dispatched to ``_action_<name>`` methods, guarded so that an exception becomes the ``error``
-    trait.
+    (an error marks the view in the browser); custom messages ``{"action": name, ...}`` from the
+    front end dispatched to ``_action_<name>`` methods, guarded so that an exception becomes the
+    ``error`` trait.
 
     Plain views do not start the inference worker; a view that computes calls
     ``self._init_worker()`` itself.
     """
-
-    # The front-end code as text, read once: given as file paths, anywidget would connect a
-    # file-watch callback per view that keeps every view (and what it shows) alive forever.
-    _esm = (STATIC / "views.js").read_text(encoding="utf-8")
-    _css = (STATIC / "views.css").read_text(encoding="utf-8")
-    _kind = traitlets.Unicode("").tag(sync=True)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -69,7 +107,7 @@ class ViewBase(WorkerClient, anywidget.AnyWidget):
 
     def to_png(self, path: str | os.PathLike | None = None) -> bytes:
         """A PNG of what the view shows at native resolution; also written to ``path`` if
-        given. The front end's export button downloads the same picture."""
+        given. Displayed on its own, the view's export button downloads the same picture."""
         data = encode_png(self._render())
         if path is not None:
             Path(path).write_bytes(data)

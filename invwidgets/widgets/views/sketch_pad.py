@@ -20,8 +20,8 @@ class SketchPad(ViewBase):
     models such as MNIST classifiers expect), shown ``display_width`` CSS pixels wide.
 
     The browser paints anti-aliased strokes ``brush`` pixels wide (eraser when ``erase``), and
-    sends the pixels (``_pixels``: H×W uint8) at most once per animation frame during a stroke
-    and always at its end. Read them with :attr:`array` / :attr:`tensor`.
+    sends the pixels (H×W uint8, a binary buffer in a ``{"action": "pixels"}`` message that sets
+    ``_pixels``) at most once per animation frame during a stroke and always at its end. Read them with :attr:`array` / :attr:`tensor`.
     """
 
     _kind = traitlets.Unicode("sketch").tag(sync=True)
@@ -125,6 +125,15 @@ class SketchPad(ViewBase):
     # ------------------------------------------------------------------ front-end actions
     def _action_clear(self, _content: dict, _buffers: list) -> None:
         self.clear()
+
+    def _action_pixels(self, content: dict, buffers: list) -> None:
+        """A stroke from the browser: the H×W pixels as one binary buffer. A drawing of another
+        size (a stroke from before a resize) is dropped."""
+        if not buffers:
+            raise ValueError("a drawing message needs its pixels as a binary buffer")
+        data = bytes(memoryview(buffers[0]).cast("B"))
+        if (content.get("height"), content.get("width")) == (self.height, self.width):
+            self._pixels = data
 
     # ------------------------------------------------------------------ export
     def _render(self) -> np.ndarray:
