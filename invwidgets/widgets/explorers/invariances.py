@@ -23,6 +23,7 @@ from ...methods.invariances import aggregate_posterior, check_svae, invariant_sa
 from ...models.adapter import as_classifier
 from ..views import ImageView, LatentSliders, SampleGrid
 from ..views import controls as ui
+from ..views._base import DEFAULT_HEATMAP_OPACITY
 from .base import Explorer, as_batch, check_dataset, row, section
 from .inputs import check_image_batch, check_index, picker_indices
 
@@ -145,7 +146,7 @@ class InvarianceExplorer(Explorer):
             minimum=-self.span, maximum=self.span, locked_groups=["class"],
             warnings={"class": CLASS_WARNING}, seed=self.seed,
         )
-        w, op = 128, 0.5
+        w, op = 128, DEFAULT_HEATMAP_OPACITY
         self.sliders.label = "latents: class c (locked) and nuisance n"
         self.original = ImageView(caption="input x", width=w, heatmap_opacity=op, label="input")
         self.sample = ImageView(caption="sample x'", width=w, heatmap_opacity=op, label="sample")

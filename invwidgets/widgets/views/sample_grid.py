@@ -11,7 +11,7 @@ import numpy as np
 import traitlets
 
 from . import colormaps
-from ._base import HeatmapTraits, ViewBase
+from ._base import DEFAULT_HEATMAP_OPACITY, HeatmapTraits, ViewBase
 from .compose import composite, grid
 from .encoding import heatmap_limits, heatmaps_to_float, images_to_uint8, quantize
 
@@ -65,7 +65,7 @@ class SampleGrid(HeatmapTraits, ViewBase):
         vmax: float | None = None,
         cell_width: int = 96,
         cmap: str = colormaps.DIVERGING,
-        heatmap_opacity: float = 0.6,
+        heatmap_opacity: float = DEFAULT_HEATMAP_OPACITY,
         colorbar: bool = True,
         **kwargs: Any,
     ) -> None:
