@@ -31,6 +31,9 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "InversionExplorer": ("invwidgets.widgets.explorers", "InversionExplorer"),
     "ResponseExplorer": ("invwidgets.widgets.explorers", "ResponseExplorer"),
     "ImageView": ("invwidgets.widgets", "ImageView"),
+    "Chart": ("invwidgets.widgets", "Chart"),
+    "Row": ("invwidgets.widgets", "Row"),
+    "Column": ("invwidgets.widgets", "Column"),
     "LatentExplorer": ("invwidgets.widgets", "LatentExplorer"),
     "LatentSliders": ("invwidgets.widgets", "LatentSliders"),
     "SampleGrid": ("invwidgets.widgets", "SampleGrid"),
@@ -67,10 +70,13 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .diagnose import diagnose
     from .models import as_autoencoder, as_classifier
     from .widgets import (
+        Chart,
+        Column,
         Explorer,
         ImageView,
         LatentExplorer,
         LatentSliders,
+        Row,
         SampleGrid,
         SketchPad,
     )

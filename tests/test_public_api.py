@@ -36,3 +36,15 @@ def test_from_import_works():
     assert callable(diagnose)
     assert "ae-sprites" in zoo.ENTRIES  # registered in code
     assert "ae-sprites" in zoo.available()  # and shipped: weights and card inside the package
+
+
+def test_readme_api_table_lists_every_export():
+    """Each top-level export is named in the README's "Public API" table (as `name` or `name(...`)."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    table = readme.split("## Public API", 1)[1].split("\n## ", 1)[0]
+    named = set(re.findall(r"`([A-Za-z_][A-Za-z_0-9]*)[(`]", table))
+    missing = [n for n in invwidgets.__all__ if n != "__version__" and n not in named]
+    assert missing == [], f"exports missing from the README's API table: {missing}"

@@ -21,6 +21,7 @@ __all__ = [
     "InversionExplorer",
     "ResponseExplorer",
     "ImageView",
+    "Row",
     "LatentExplorer",
     "LatentSliders",
     "SampleGrid",

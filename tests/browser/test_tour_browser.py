@@ -2,13 +2,11 @@
 
 Also the worker-thread rule (docs/architecture.md, "worker threads and contextvars") on the real widgets: the worker thread updates the sliders (select a
 dataset image → encode in the worker → new slider values), then a click on the same sliders
-widget still reaches Python. Screenshots for the README are taken here.
+widget still reaches Python. (The README's screenshots come from readme_screenshots.py.)
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 import time
 from pathlib import Path
 
@@ -129,7 +127,6 @@ def test_tour_runs_and_slider_drag_changes_canvas_and_python(tour):
     assert [int(v) for v in expected] == drawn
     SHOTS.mkdir(parents=True, exist_ok=True)
     lab.page.locator(EXPLORER).first.screenshot(path=str(SHOTS / "latent_explorer.png"))
-    _publish(SHOTS / "latent_explorer.png")
     assert lab.errors == []
 
 
@@ -159,10 +156,3 @@ def test_worker_thread_update_then_click_on_same_widget_reaches_python(tour):
     assert lab.kernel_eval("print(explorer.status, repr(explorer.error))").strip() == "idle ''"
     assert lab.errors == []
 
-
-def _publish(path: Path) -> None:
-    """Copy a screenshot into docs/ when asked (INVWIDGETS_UPDATE_SCREENSHOTS=1)."""
-    if os.environ.get("INVWIDGETS_UPDATE_SCREENSHOTS") == "1":
-        dest = ROOT / "docs" / "screenshots" / path.name
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, dest)

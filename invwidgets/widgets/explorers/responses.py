@@ -551,7 +551,9 @@ class ResponseExplorer(Explorer):
             self.traversal_codes = codes
             steps = list(range(codes.shape[0]))
             if images is not None:
-                self.factor_traversal.set_images(images, captions=[f"{name}={s}" for s in steps], ncols=len(steps))
+                # cells are 40 px wide: the heading names the factor, captions give its value only
+                self.factor_traversal.label = f"traversal of {name} (caption: its value)"
+                self.factor_traversal.set_images(images, captions=[str(s) for s in steps], ncols=len(steps))
             assert self.codes_fig is not None
             with self.codes_fig.batch_update():
                 for i, tr in enumerate(self.codes_fig.data):

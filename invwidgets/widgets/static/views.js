@@ -988,7 +988,9 @@ function plotFrame(g, fig, w, h, top, colors) {
   const yLabels = axes.y.cats ? axes.y.cats : niceTicks(...axes.y.range).map(fmt);
   const yLabelWidth = Math.min(90, Math.max(12, ...yLabels.map((s) => g.measureText(String(s)).width)));
   const left = 8 + (yTitle ? 14 : 0) + yLabelWidth + 4;
-  const right = w - (heat ? 44 : 10);
+  // a colour bar's labels (e.g. "6.63e-4") get the room they need right of the bar
+  const barLabels = heat ? (fig.data || []).filter((t) => t.type === "heatmap").flatMap(heatLimits).map(fmt) : [];
+  const right = w - (heat ? Math.max(44, 22 + Math.max(...barLabels.map((s) => g.measureText(s).width))) : 10);
   const bottom = h - (xTitle ? 30 : 18);
   const f = { axes, top, left, right, bottom, w, h, xTitle, yTitle,
     plotW: Math.max(10, right - left), plotH: Math.max(10, bottom - top) };
@@ -1062,12 +1064,16 @@ function drawAxes(g, f, colors) {
   }
 }
 
+/** A heatmap trace's colour limits [zmin, zmax]. */
+function heatLimits(t) {
+  const flat = arr(t.z).flat().filter(isNum);
+  return [isNum(t.zmin) ? t.zmin : Math.min(...flat), isNum(t.zmax) ? t.zmax : Math.max(...flat)];
+}
+
 /** A heatmap's cells and its colour bar (right of the plot). */
 function drawHeatmap(g, t, index, f, colors, hits) {
   const z = arr(t.z);
-  const flat = z.flat().filter(isNum);
-  const zmin = isNum(t.zmin) ? t.zmin : Math.min(...flat);
-  const zmax = isNum(t.zmax) ? t.zmax : Math.max(...flat);
+  const [zmin, zmax] = heatLimits(t);
   const stops = scaleStops(t.colorscale);
   const xs = Array.isArray(t.x) ? t.x : null;
   const ys = Array.isArray(t.y) ? t.y : null;
