@@ -51,8 +51,82 @@ def test_a_click_in_the_browser_reaches_the_callbacks():
     c.close()
 
 
-def test_to_png_says_where_a_chart_picture_comes_from():
-    c = Chart()
-    with pytest.raises(NotImplementedError, match="export button"):
+def _png_pixels(png: bytes) -> np.ndarray:
+    import io
+
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+
+
+def test_to_png_of_a_heatmap_uses_the_browsers_colour_scale():
+    from invwidgets.widgets.views.chart_png import MARGIN, VIRIDIS, scale_color
+
+    z = [[0.0, 1.0], [0.5, 0.25]]
+    c = Chart(go.Figure(go.Heatmap(z=z, colorscale="Viridis")), width=200, height=160)
+    img = _png_pixels(c.to_png())
+    assert img.shape == (160, 200, 3)
+    left, top = MARGIN["left"], MARGIN["top"]
+    right, bottom = 200 - MARGIN["colorbar"], 160 - MARGIN["bottom"]
+    cw, ch = (right - left) / 2, (bottom - top) / 2
+    # row 0 is drawn at the bottom (plotly's default y axis), row 1 on top
+    for r, c_ in [(0, 0), (0, 1), (1, 0), (1, 1)]:
+        x = int(left + (c_ + 0.5) * cw)
+        y = int(top + (1 - r + 0.5) * ch)
+        assert tuple(img[y, x]) == scale_color(z[r][c_], VIRIDIS), (r, c_)
+    assert tuple(img[top + 1, right + 15]) == scale_color(1 - 1 / (bottom - top), VIRIDIS)  # colour bar's top
+    assert tuple(img[5, 5]) == (255, 255, 255)
+    c.close()
+
+
+def test_to_png_of_grouped_bars_with_colours_and_palette(tmp_path):
+    from invwidgets.widgets.views.chart_png import PALETTE, parse_color
+
+    c = Chart(width=240, height=180)
+    c.add_bar(x=["a", "b"], y=[2.0, 1.0], name="first")
+    c.add_bar(x=["a", "b"], y=[1.0, 2.0], marker={"color": ["#ff0000", "rgb(0, 128, 0)"]}, name="second")
+    img = _png_pixels(c.to_png(tmp_path / "bars.png"))
+    assert (tmp_path / "bars.png").read_bytes()[:4] == b"\x89PNG"
+    colours = {tuple(p) for p in img.reshape(-1, 3)}
+    assert parse_color(PALETTE[0]) in colours  # the first trace in the palette's first colour
+    assert (255, 0, 0) in colours and (0, 128, 0) in colours  # per-bar colours
+    # the taller bar of category "a" (2.0) covers more pixels than the shorter one (1.0)
+    first = (img == parse_color(PALETTE[0])).all(2).sum(0)
+    assert first.max() > 0 and (img == (0, 128, 0)).all(2).sum() > (img == (255, 0, 0)).all(2).sum()
+    c.close()
+
+
+def test_to_png_of_a_scatter_draws_its_category_colours():
+    from invwidgets.widgets.views.chart_png import PALETTE, parse_color
+
+    c = Chart(width=200, height=150)
+    c.add_scatter(x=[0.0, 1.0, 2.0], y=[0.0, 1.0, 0.5], mode="markers", marker={"color": [0, 1, 2], "size": 6})
+    colours = {tuple(p) for p in _png_pixels(c.to_png()).reshape(-1, 3)}
+    assert {parse_color(PALETTE[k]) for k in range(3)} <= colours
+    c.close()
+
+
+def test_chart_png_colour_tables_are_the_browsers():
+    """The Python rasteriser and views.js use the same palette and colour-scale stops."""
+    import json
+    import re
+    from pathlib import Path
+
+    from invwidgets.widgets.views import chart_png
+
+    js = (Path(chart_png.__file__).parents[1] / "static" / "views.js").read_text()
+
+    def js_const(name: str):
+        body = re.search(rf"const {name} = (\[.*?\]);", js, re.S).group(1)
+        return json.loads(body.replace("'", '"'))
+
+    assert js_const("PALETTE") == chart_png.PALETTE
+    assert js_const("VIRIDIS") == chart_png.VIRIDIS
+    assert js_const("DIVERGING") == chart_png.DIVERGING
+
+
+def test_to_png_of_a_tiny_chart_is_an_error():
+    c = Chart(width=10, height=10)
+    with pytest.raises(ValueError, match="too small"):
         c.to_png()
     c.close()

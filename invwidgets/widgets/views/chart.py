@@ -25,6 +25,7 @@ import plotly.graph_objects as go
 import traitlets
 
 from ._base import ViewBase
+from .chart_png import render_figure
 
 __all__ = ["Chart"]
 
@@ -166,10 +167,15 @@ class Chart(ViewBase):
             raise ValueError(f"click on an unknown trace {trace!r}")
         self.click(trace, content.get("point"), content.get("x"), content.get("y"))
 
-    def _render(self) -> Any:
-        raise NotImplementedError(
-            "a chart's picture comes from the browser (the explorer's export button); for a file "
-            "from Python, write chart.figure with plotly (figure.write_html, or write_image with kaleido)")
+    def _render(self) -> np.ndarray:
+        """The chart's marks at its layout size (``to_png``): heatmap cells and colour bar, bars,
+        scatter markers and lines, the axes, in the browser's colours; no text (the explorer's
+        export button gives the picture with title, ticks and legend)."""
+        layout = self._figure.get("layout", {})
+        w, h = int(layout.get("width") or 340), int(layout.get("height") or 240)
+        if w < 20 or h < 20:
+            raise ValueError(f"a chart of {w}×{h} px is too small to draw")
+        return render_figure(self._figure, w, h)
 
     def close(self) -> None:
         """Close the chart and drop its callbacks."""
