@@ -102,6 +102,7 @@ def test_clicking_a_matrix_cell_shows_interventions(explorer):
     torch.testing.assert_close(explorer.cell_response, expected)
     assert list(explorer.cell_fig.data[0].y) == pytest.approx(expected.tolist())
     assert "do(z_1" in explorer.cell_fig.layout.title.text
+    assert explorer.cell_fig.data[0].name == "R(z)_3"  # the legend names the latent plotted
     with pytest.raises(IndexError):
         explorer.select_cell(4, 0)
 
@@ -140,6 +141,9 @@ def test_factor_panel_scores_match_the_methods(explorer, data):
     explorer.select_factor("x")
     assert explorer.wait_idle(30)
     assert explorer.traversal_codes.shape == (8, 4) and explorer.factor_traversal.n == 8
+    # 40 px cells: the heading names the factor, a caption only its value (so it is never cut off)
+    assert "traversal of x" in explorer.factor_traversal.label
+    assert explorer.factor_traversal.captions == [str(k) for k in range(8)]
     assert explorer.factor_dropdown.value == "x"
     with pytest.raises(ValueError, match="unknown factor"):
         explorer.select_factor("colour")

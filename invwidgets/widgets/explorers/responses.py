@@ -338,6 +338,7 @@ class ResponseExplorer(Explorer):
             with self.cell_fig.batch_update():
                 self.cell_fig.data[0].x = values.tolist()
                 self.cell_fig.data[0].y = r.tolist()
+                self.cell_fig.data[0].name = f"R(z)_{i}"  # the legend names the latent plotted
                 self.cell_fig.layout.title.text = f"R(z)_{i} under do(z_{j} := v)"
                 self.cell_fig.layout.yaxis.title.text = f"R(z)_{i}"
 
