@@ -16,6 +16,7 @@ themselves; :meth:`RootBase.set_layout` turns it into indices.
 
 from __future__ import annotations
 
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,10 @@ class RootBase(anywidget.AnyWidget):
     sections = traitlets.List().tag(sync=True)
     export_name = traitlets.Unicode("explorer").tag(sync=True)
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        _close_with_comm(self)
+
     def set_layout(self, *tree: Any) -> None:
         """Lay out ``tree`` (panels, :func:`row`, :func:`col`, :func:`section`), top to bottom."""
         panels: list[ipywidgets.Widget] = []
@@ -81,6 +86,29 @@ class RootBase(anywidget.AnyWidget):
         with self.hold_sync():
             self.panels = panels
             self.sections = sections
+
+
+def _close_with_comm(widget: ipywidgets.Widget) -> None:
+    """Close ``widget`` (an explorer: its models, data and worker too) when its comm is closed by
+    the host rather than by ``widget.close()``. marimo does that when a cell re-runs or is
+    deleted: it closes the comms of the cell's widgets but never calls their ``close()``, so an
+    explorer from the old run would keep its models and worker for the rest of the session. In
+    Jupyter only ``close()`` closes a kernel-side comm, so this changes nothing there."""
+    comm = getattr(widget, "comm", None)
+    if comm is None:
+        return
+    original = comm.close
+    ref = weakref.ref(widget)
+
+    def close(*args: Any, **kwargs: Any) -> Any:
+        comm.close = original  # once: the widget's close() closes its comm again
+        out = original(*args, **kwargs)
+        w = ref()
+        if w is not None:
+            w.close()
+        return out
+
+    comm.close = close
 
 
 class ViewRoot(RootBase):

@@ -164,3 +164,33 @@ def test_a_model_that_fails_in_the_constructor_leaves_nothing_behind(build):
     gc.collect()
     assert worker.users == users and len(registry) == widgets
     assert ref() is None
+
+
+@pytest.mark.parametrize("kind", ["latent", "response"])
+def test_an_explorer_whose_comm_the_host_closes_is_closed_with_it(build, kind):
+    """marimo closes a re-run cell's comms without calling the widgets' close(): the explorer
+    must still let go of its models, widgets and worker."""
+    _cycle(build, kind)
+    gc.collect()
+    widgets_before, users_before = len(registry), get_worker("cpu").users
+    model = build.model(kind)
+    ex = build(kind, model)
+    assert ex.wait_idle(60)
+    assert get_worker("cpu").users == users_before + 1
+    ref = weakref.ref(model)
+    ex.comm.close()  # what the host does; not ex.close()
+    del model
+    gc.collect()
+    assert ex.__dict__.get("_invw_closed") and ex.comm is None
+    assert len(registry) == widgets_before and get_worker("cpu").users == users_before
+    assert ref() is None
+
+
+def test_a_row_whose_comm_the_host_closes_is_closed_and_close_still_works():
+    views = [iw.ImageView(torch.zeros(1, 4, 4)) for _ in range(2)]
+    row = iw.Row(*views)
+    row.comm.close()
+    assert row.comm is None and all(v.comm is not None for v in views)  # the views stay usable
+    row.close()  # a second close is harmless
+    for v in views:
+        v.close()
