@@ -477,8 +477,8 @@ assert response.wait_idle(300)
 response
 """
 
-#: The root of each explorer, found by a panel only it has (the root's own CSS classes are
-#: ipywidgets' ``_dom_classes``, which only Jupyter's widget manager puts on the element).
+#: The root of each explorer, found by a panel only it has (test_explorer_roots_carry_their_classes
+#: checks the root's own classes, which the module puts on the element where the host does not).
 ROOTS = {
     "invariance": ".invw-root:has(.invw-invariance-readout)",
     "factor": ".invw-root:has(.invw-swap-result)",
@@ -587,6 +587,16 @@ def _check_clean(ep: ExplorerPage, name: str) -> None:
     assert ep.py(f"({name}.status, {name}.error)") == ["idle", ""]
     assert ep.page.python_errors() == []
     assert ep.page.errors == []
+
+
+def test_explorer_roots_carry_their_classes(explorers_page):
+    """marimo's host does not put a root's ``_dom_classes`` on the page (Jupyter's widget manager
+    does); the module does, so CSS and selectors written for ``.invw-explorer`` work in both."""
+    ep = explorers_page
+    for name in ROOTS:
+        assert "invw-explorer" in ep.root(name).get_attribute("class").split(), name
+    assert "invw-response-explorer" in ep.root("response").get_attribute("class").split()
+    assert ep.page.locator(".invw-explorer").count() == len(ROOTS)
 
 
 def test_invariance_explorer_nuisance_drag_redraws_the_sample(explorers_page):

@@ -1654,6 +1654,22 @@ function exportRoot(rootNode, filename) {
   canvas.toBlob((blob) => blob && download(blob, filename), "image/png");
 }
 
+// Jupyter's widget manager puts the root's _dom_classes (invw-explorer, add_class) on the host
+// element; marimo's anywidget host does not, so there they go on the root's own element.
+// Returns the function that stops following them.
+function rootClassesOutsideJupyter(model, host, rootNode) {
+  if (host.classList.contains("jupyter-widgets") || host.classList.contains("lm-Widget")) return () => {};
+  let current = [];
+  const apply = () => {
+    rootNode.classList.remove(...current);
+    current = (model.get("_dom_classes") || []).filter(Boolean);
+    rootNode.classList.add(...current);
+  };
+  apply();
+  model.on("change:_dom_classes", apply);
+  return () => model.off("change:_dom_classes", apply);
+}
+
 async function render({ model, el: host }) {
   const rootNode = el("div", { class: "invw-root" });
   host.append(rootNode);
@@ -1679,6 +1695,7 @@ async function render({ model, el: host }) {
     if (own && OWN_KEYS.has(event.key) && !event.ctrlKey && !event.metaKey && !event.altKey) event.stopPropagation();
   };
   rootNode.addEventListener("keydown", keep);
+  const dropRootClasses = rootClassesOutsideJupyter(model, host, rootNode);
   let lastWidth = 0;
   const resize = new ResizeObserver(() => {
     const w = shared.width();
@@ -1721,6 +1738,7 @@ async function render({ model, el: host }) {
   return () => {
     model.off("change:panels", rebuild);
     model.off("change:sections", rebuild);
+    dropRootClasses();
     while (cleanups.length) cleanups.pop()();
     rootNode.removeEventListener("keydown", keep);
     resize.disconnect();
