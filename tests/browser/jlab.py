@@ -166,17 +166,7 @@ class JupyterServer:
         if self._stopped:
             return
         self._stopped = True
-        children = _children(self.proc.pid)
-        if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    self.proc.kill()
-                self.proc.wait(5)
-        _reap(children, timeout=5)
+        stop_process_tree(self.proc, timeout)
         if self._own_base_dir:
             shutil.rmtree(self.base_dir, ignore_errors=True)
 
@@ -185,6 +175,22 @@ class JupyterServer:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def stop_process_tree(proc: subprocess.Popen, timeout: float) -> None:
+    """Stop a server by its pid: SIGTERM, SIGKILL if it has not exited after ``timeout`` s,
+    then its child processes (kernels) that are still alive."""
+    children = _children(proc.pid)
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            proc.wait(5)
+    _reap(children, timeout=5)
 
 
 def _children(pid: int) -> list:

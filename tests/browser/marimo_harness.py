@@ -33,7 +33,6 @@ import contextlib
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -134,17 +133,7 @@ class MarimoServer:
         if self._stopped:
             return
         self._stopped = True
-        children = _children(self.proc.pid)
-        if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    self.proc.kill()
-                self.proc.wait(5)
-        _reap(children, timeout=5)
+        jlab.stop_process_tree(self.proc, timeout)
         if remove_dir:
             shutil.rmtree(self.base_dir, ignore_errors=True)
 
@@ -153,31 +142,6 @@ class MarimoServer:
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
-
-
-def _children(pid: int) -> list:
-    import psutil
-
-    try:
-        return psutil.Process(pid).children(recursive=True)
-    except psutil.Error:
-        return []
-
-
-def _reap(procs: list, timeout: float) -> None:
-    import psutil
-
-    alive = []
-    for p in procs:
-        with contextlib.suppress(psutil.Error):
-            if p.is_running():
-                p.terminate()
-                alive.append(p)
-    _, still = psutil.wait_procs(alive, timeout=timeout)
-    for p in still:
-        with contextlib.suppress(psutil.Error):
-            p.kill()
-    psutil.wait_procs(still, timeout=timeout)
 
 
 def _isolated_env(base: Path, extra: dict | None) -> dict:

@@ -11,14 +11,6 @@ from invwidgets.models import init_parameters
 from invwidgets.models.pixelcnn import GatedPixelCNN, InversionSet
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def _model(cond_shape=None, side=5, **kw) -> GatedPixelCNN:
     m = GatedPixelCNN(in_channels=2, image_size=side, levels=3, channels=8, n_layers=3, cond_shape=cond_shape,
                       cond_hidden=8, cond_map=True, **kw)

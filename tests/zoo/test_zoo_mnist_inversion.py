@@ -25,14 +25,6 @@ RETENTION_N = 200
 CLEAN_SEEDS = (0, 1)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def _classifier(seed: int):
     ck = load(f"cnn-mnist14-s{seed}")
     assert isinstance(ck, ClassifierCheckpoints)
