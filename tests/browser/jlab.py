@@ -47,7 +47,7 @@ import urllib.error
 import urllib.request
 import uuid
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -329,19 +329,29 @@ def start_jupyterlab(
     raise HarnessError(last_err)
 
 
-def _wait_ready(server: JupyterServer, timeout: float) -> None:
+def wait_until_ready(proc: subprocess.Popen, ready: Callable[[], bool], what: str, log_text: Callable[[], str],
+                     timeout: float, error: type[Exception] = HarnessError) -> None:
+    """Poll ``ready()`` (connection errors count as not ready) until it answers True; raise
+    ``error`` with the log's tail when the process exits first or ``timeout`` s pass."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if server.proc.poll() is not None:
-            raise HarnessError(
-                f"jupyter server exited with {server.proc.returncode}:\n{server.log_text()[-4000:]}"
-            )
+        if proc.poll() is not None:
+            raise error(f"{what} exited with {proc.returncode}:\n{log_text()[-4000:]}")
         try:
-            server.api("api/status", timeout=2)
-            return
+            if ready():
+                return
         except (urllib.error.URLError, ConnectionError, OSError, json.JSONDecodeError):
-            time.sleep(0.2)
-    raise HarnessError(f"jupyter server not ready after {timeout}s:\n{server.log_text()[-4000:]}")
+            pass
+        time.sleep(0.2)
+    raise error(f"{what} not ready after {timeout}s:\n{log_text()[-4000:]}")
+
+
+def _wait_ready(server: JupyterServer, timeout: float) -> None:
+    def ready() -> bool:
+        server.api("api/status", timeout=2)
+        return True
+
+    wait_until_ready(server.proc, ready, "jupyter server", server.log_text, timeout)
 
 
 def write_notebook(path: str | os.PathLike, cells: Iterable[str], kernel: str = "python3") -> Path:

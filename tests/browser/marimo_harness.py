@@ -215,19 +215,11 @@ def start_marimo(
 
 
 def _wait_ready(server: MarimoServer, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.proc.poll() is not None:
-            raise MarimoHarnessError(
-                f"marimo {server.mode} exited with {server.proc.returncode}:\n{server.log_text()[-4000:]}")
-        try:
-            with urllib.request.urlopen(server.url("health"), timeout=2) as r:
-                if json.loads(r.read() or b"{}").get("status") == "healthy":
-                    return
-        except (urllib.error.URLError, ConnectionError, OSError, json.JSONDecodeError):
-            pass
-        time.sleep(0.2)
-    raise MarimoHarnessError(f"marimo {server.mode} not ready after {timeout}s:\n{server.log_text()[-4000:]}")
+    def ready() -> bool:
+        with urllib.request.urlopen(server.url("health"), timeout=2) as r:
+            return json.loads(r.read() or b"{}").get("status") == "healthy"
+
+    jlab.wait_until_ready(server.proc, ready, f"marimo {server.mode}", server.log_text, timeout, MarimoHarnessError)
 
 
 # --------------------------------------------------------------------------- browser
