@@ -156,12 +156,12 @@ def train_inversion_set(model: nn.Module, train_set: BaseDataset, hyperparameter
     the classifier named in ``model.source`` from the zoo.
 
     Hyperparameters: ``epochs``, ``batch_size``, ``lr``, ``val_fraction``, ``schedule`` (``"cosine"``
-    or ``"constant"``, the default when absent), optionally ``weight_decay`` and ``patience``; the
-    fitting seed is drawn from ``generator``.
+    or ``"constant"``, the default when absent), optionally ``weight_decay``, ``patience`` and
+    ``clip_grad_norm``; the fitting seed is drawn from ``generator``.
     """
     assert isinstance(model, InversionSet)
     unknown = set(hyperparameters) - {"epochs", "batch_size", "lr", "val_fraction", "schedule", "threads",
-                                      "weight_decay", "patience"}
+                                      "weight_decay", "patience", "clip_grad_norm"}
     if unknown:
         raise ValueError(f"train_inversion_set got unknown hyperparameters {sorted(unknown)}")
     seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
@@ -170,13 +170,16 @@ def train_inversion_set(model: nn.Module, train_set: BaseDataset, hyperparameter
         batch_size=int(hyperparameters["batch_size"]), lr=float(hyperparameters["lr"]),
         val_fraction=float(hyperparameters["val_fraction"]), seed=seed,
         schedule=str(hyperparameters.get("schedule", "constant")), progress=progress,
-        **{k: hyperparameters[k] for k in ("weight_decay", "patience") if k in hyperparameters},
+        **{k: hyperparameters[k] for k in ("weight_decay", "patience", "clip_grad_norm") if k in hyperparameters},
     )
     model.round_to_storage()  # a float16-stored set: the metrics are those of the weights saved
     out = {"fit_seed": seed, "val_bpd": {k: [round(v, 5) for v in h["val_bpd"]] for k, h in hist.items()},
            "best_epoch": {k: h["best_epoch"] for k, h in hist.items()}}
     if "patience" in hyperparameters:  # the newer entries also keep what the overfitting check reads
         out["train_bpd"] = {k: [None if v != v else round(v, 5) for v in h["train_bpd"]] for k, h in hist.items()}
+    if "clip_grad_norm" in hyperparameters:  # and, with clipping, each epoch's largest gradient norm
+        out["grad_norm_max"] = {k: [None if v != v else round(v, 1) for v in h["grad_norm_max"]]
+                                for k, h in hist.items()}
     return out
 
 

@@ -131,7 +131,8 @@ for _seed in MNIST_INV_SEEDS:
         primary_metric="h_x_bpd", seed=_seed,
         description=(f"gated PixelCNN inversion models of the MNIST 14x14 CNN (seed {_seed}) + unconditional twin, "
                      "the 14x14 preset (4 layers, 32 channels, location-dependent conditioning, dropout 0.1, "
-                     "features standardised per channel, AdamW wd 1e-4, lr 2e-3 cosine, patience 5, 15 epochs); "
+                     "features standardised per channel, AdamW wd 1e-4, lr 2e-3 cosine, gradient norm clipped at 196, "
+                     "patience 5, 15 epochs); "
                      "weights stored as float16"),
         tags=("inversion", "mnist"),
     ))

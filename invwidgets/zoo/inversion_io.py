@@ -44,7 +44,7 @@ def _json_floats(value: Any) -> Any:
 
 def _from_json_history(h: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(h)
-    for key in ("train_bpd", "val_bpd"):
+    for key in ("train_bpd", "val_bpd", "grad_norm_max"):
         if key in out:
             out[key] = [math.nan if v is None else float(v) for v in out[key]]
     return out
@@ -104,14 +104,17 @@ def load_inversion_set(name: str, *, directory: str | Path | None = None,
 def card_histories(card: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """The fit histories a card records: ``training.histories`` of :func:`save_inversion_set`,
     or the per-model curves of a zoo-trained set (``training.history`` with ``train_bpd`` and
-    ``val_bpd`` by model; sets trained before the training curves were kept give ``{}``)."""
+    ``val_bpd`` by model, and ``grad_norm_max`` where the fit clipped gradients; sets trained
+    before the training curves were kept give ``{}``)."""
     training = card.get("training", {}) or {}
     histories = training.get("histories")
     if isinstance(histories, Mapping):
         return {str(k): _from_json_history(v) for k, v in histories.items() if isinstance(v, Mapping)}
     log = training.get("history", {}) or {}
     train, val, best = log.get("train_bpd"), log.get("val_bpd"), log.get("best_epoch", {})
+    grad = log.get("grad_norm_max") or {}
     if not isinstance(train, Mapping) or not isinstance(val, Mapping):
         return {}
-    return {str(k): _from_json_history({"train_bpd": train[k], "val_bpd": val[k], "best_epoch": best.get(k)})
+    return {str(k): _from_json_history({"train_bpd": train[k], "val_bpd": val[k], "best_epoch": best.get(k),
+                                        **({"grad_norm_max": grad[k]} if k in grad else {})})
             for k in val if k in train}

@@ -25,14 +25,6 @@ from invwidgets.models.pixelcnn import GatedPixelCNN
 SMALL = {"channels": 8, "n_layers": 2, "cond_hidden": 16}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 class Zero(nn.Module):
     def forward(self, x):
         return torch.zeros(x.shape[0], 4)

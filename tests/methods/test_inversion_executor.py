@@ -16,14 +16,6 @@ SMALL = {"channels": 4, "n_layers": 2, "cond_hidden": 8, "dropout": 0.2}  # drop
 LAYERS = ["1", "3"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def _bits(n: int, seed: int) -> torch.Tensor:
     return torch.randint(0, 2, (n, 1, 4, 4), generator=torch.Generator().manual_seed(seed)).float()
 

@@ -1,5 +1,5 @@
 """Presets of the inversion models (capacity and budget from image size, levels, dataset size),
-early stopping with patience, dropout and weight decay."""
+early stopping with patience, dropout, weight decay and gradient-norm clipping."""
 
 from __future__ import annotations
 
@@ -9,14 +9,6 @@ import torch
 from invwidgets.methods.inversion import DEFAULT_PIXELCNN, fit_inversions, fit_pixelcnn, inversion_preset
 from invwidgets.models import init_parameters
 from invwidgets.models.pixelcnn import GatedPixelCNN
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 def _bits(n: int, seed: int, side: int = 4) -> torch.Tensor:
@@ -36,6 +28,7 @@ def test_larger_images_get_depth_regularisation_and_a_step_budget():
     assert p14["pixelcnn"]["channels"] == 32 and p28["pixelcnn"]["channels"] == 48
     for p in (p14, p28):
         assert p["pixelcnn"]["dropout"] > 0 and p["fit"]["weight_decay"] > 0 and p["fit"]["patience"] >= 1
+    assert p14["fit"]["clip_grad_norm"] == 196.0 and p28["fit"]["clip_grad_norm"] == 784.0  # one nat per dim
     assert p14["pixelcnn"]["cond_map"] is True  # location-dependent conditioning above 8x8
     assert "cond_map" not in inversion_preset((1, 8, 8), 17, 1437)["pixelcnn"]
     assert p14["fit"]["epochs"] == 30  # 112 steps per epoch: ≈ 4000 steps would need 36, capped
@@ -98,3 +91,43 @@ def test_dropout_masks_follow_the_fit_seed_not_the_global_generator():
         return torch.cat([p.flatten() for p in m.parameters()])
 
     assert torch.equal(fit(1), fit(2))
+
+
+def _fresh(seed: int = 0) -> GatedPixelCNN:
+    return init_parameters(GatedPixelCNN(1, 4, 2, channels=4, n_layers=2, cond_hidden=4), seed)
+
+
+def test_history_reports_the_largest_gradient_norm_and_an_unreached_clip_changes_nothing():
+    x = _bits(64, 0)
+    free, loose = _fresh(), _fresh()
+    h_free = fit_pixelcnn(free, x, epochs=2, seed=3)
+    h_loose = fit_pixelcnn(loose, x, epochs=2, seed=3, clip_grad_norm=1e9)
+    assert len(h_free["grad_norm_max"]) == 3 and h_free["grad_norm_max"][0] != h_free["grad_norm_max"][0]  # NaN
+    assert all(g > 0 for g in h_free["grad_norm_max"][1:])
+    assert h_loose["grad_norm_max"][1:] == h_free["grad_norm_max"][1:]
+    for a, b in zip(free.parameters(), loose.parameters()):
+        assert torch.equal(a, b)
+
+
+def test_clipping_bounds_every_step_and_changes_the_fit():
+    x = _bits(64, 0)
+    free, clipped = _fresh(), _fresh()
+    h = fit_pixelcnn(free, x, epochs=1, seed=3, lr=1e-3, schedule="constant")
+    limit = 0.1 * h["grad_norm_max"][1]
+    fit_pixelcnn(clipped, x, epochs=1, seed=3, lr=1e-3, schedule="constant", clip_grad_norm=limit)
+    seen = []
+    original = torch.nn.utils.clip_grad_norm_
+
+    def spy(params, max_norm, *a, **k):
+        params = list(params)
+        out = original(params, max_norm, *a, **k)
+        seen.append(float(torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in params]))))
+        return out
+
+    torch.nn.utils.clip_grad_norm_ = spy
+    try:
+        fit_pixelcnn(_fresh(), x, epochs=1, seed=3, lr=1e-3, schedule="constant", clip_grad_norm=limit)
+    finally:
+        torch.nn.utils.clip_grad_norm_ = original
+    assert seen and max(seen) <= limit * (1 + 1e-4)  # the step that Adam takes sees the clipped gradient
+    assert any(not torch.equal(a, b) for a, b in zip(free.parameters(), clipped.parameters()))

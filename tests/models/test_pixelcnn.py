@@ -10,14 +10,6 @@ import torch
 from invwidgets.models.pixelcnn import GatedPixelCNN, InversionSet, to_levels
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def _model(cond_shape=None, **kw) -> GatedPixelCNN:
     torch.manual_seed(0)
     args = dict(in_channels=2, image_size=5, levels=3, channels=8, n_layers=3, cond_shape=cond_shape)

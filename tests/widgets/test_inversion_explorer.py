@@ -17,14 +17,6 @@ from invwidgets.zoo import load, test_split
 from invwidgets.zoo.entries_inversion import INVERSION_LAYERS
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 @pytest.fixture(scope="module")
 def shipped():
     ckpts = load("cnn-digits-ckpts-s0")

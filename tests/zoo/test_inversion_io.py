@@ -38,7 +38,8 @@ def test_round_trip_keeps_weights_histories_and_estimates(fitted, tmp_path):
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     assert back.histories.keys() == inv.histories.keys()
     for k, h in inv.histories.items():
-        assert math.isnan(back.histories[k]["train_bpd"][0])
+        assert math.isnan(back.histories[k]["train_bpd"][0]) and math.isnan(back.histories[k]["grad_norm_max"][0])
+        assert back.histories[k]["grad_norm_max"][1:] == h["grad_norm_max"][1:]
         assert back.histories[k]["val_bpd"] == h["val_bpd"] and back.histories[k]["best_epoch"] == h["best_epoch"]
     test = _bits(40, 1)
     e1 = mutual_information(inv, net, test, n_boot=50)
@@ -63,5 +64,9 @@ def test_histories_of_zoo_trained_cards():
                                      "best_epoch": {"uncond": 1}}}}
     h = card_histories(card)
     assert math.isnan(h["uncond"]["train_bpd"][0]) and h["uncond"]["val_bpd"] == [3.0, 2.1, 2.4]
+    assert "grad_norm_max" not in h["uncond"]  # a set fitted without clipping kept none
+    card["training"]["history"]["grad_norm_max"] = {"uncond": [None, 40.5, 12.0]}
+    g = card_histories(card)["uncond"]["grad_norm_max"]
+    assert math.isnan(g[0]) and g[1:] == [40.5, 12.0]
     assert card_histories({"training": {"history": {"val_bpd": {"uncond": [1.0]}}}}) == {}  # older shipped cards
     assert load_inversion_set("inv-digits-s0").histories == {}

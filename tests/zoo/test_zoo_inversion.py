@@ -21,14 +21,6 @@ from invwidgets.zoo.entries_inversion import (
 )
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 @pytest.fixture(scope="module")
 def results():
     return shipped_results(n_boot=200)
