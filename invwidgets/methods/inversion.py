@@ -72,11 +72,12 @@ def inversion_preset(image_shape: Sequence[int], levels: int, n_images: int) -> 
       predicts many more classes), conditioning width twice the channels; dropout 0.1 and AdamW
       weight decay 1e-4 as regularisation; lr 2e-3 cosine-decayed; early stopping after 5 epochs
       without a better validation NLL; the gradient norm clipped at one nat per image dimension
-      (196 at 14×14): on MNIST at 14×14 one step of an unclipped identity model had a gradient
-      norm of 15,300 (the epoch's median 170, every other epoch's largest under 800), its loss
-      jumped twelvefold and patience stopped it before it recovered, 0.6 bits short of the conv1
-      model (a data-processing violation); clipped, the same fit ran its 15 epochs to a
-      validation 0.001 bits/dim against 0.005; epochs chosen for about 4,000 optimiser steps, 10 to 30;
+      (196 at 14×14): on MNIST at 14×14 a step of an unclipped identity model had a gradient
+      norm of 15,300 (every other epoch's largest under 800), its loss jumped twelvefold and
+      patience stopped it before it recovered, 0.6 bits short of the conv1 model (a
+      data-processing violation); clipped, the same fit ran its 15 epochs to a validation
+      0.001 bits/dim against 0.005 (``benchmarks/inversion_clipping.py``); epochs chosen for
+      about 4,000 optimiser steps, 10 to 30;
       feature maps standardised per channel (``cond_norm="channel"``): per element, the rarely
       active positions of a conv layer on MNIST were scaled to ~170 standard deviations on test
       images and the conv1 model "overfitted" from epoch 2 (validation 0.74 bits/dim against
