@@ -100,27 +100,18 @@ def chromium_path() -> str | None:
 # --------------------------------------------------------------------------- server
 
 
-@dataclass
-class JupyterServer:
+class ServerProcess:
+    """What a test server handle shares, JupyterLab's or marimo's: the loopback URL of its port,
+    its log in ``base_dir``, whether its process still runs. Subclasses are dataclasses that
+    declare ``proc``, ``port`` and ``base_dir``."""
+
     proc: subprocess.Popen
     port: int
-    token: str
-    base_dir: Path  # temp dir holding root/, config/, data/, runtime/, ... and server.log
-    root_dir: Path
-    nodelay: bool
-    app: str
-    _own_base_dir: bool = True
-    _stopped: bool = field(default=False, repr=False)
+    base_dir: Path
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/"
-
-    def url(self, path: str = "", **query: str) -> str:
-        """Absolute URL of ``path`` with the token as query parameter."""
-        q = "&".join([f"token={self.token}"] + [f"{k}={v}" for k, v in query.items()])
-        sep = "&" if "?" in path else "?"
-        return f"{self.base_url}{path.lstrip('/')}{sep}{q}"
 
     @property
     def log_path(self) -> Path:
@@ -131,6 +122,28 @@ class JupyterServer:
             return self.log_path.read_text(errors="replace")
         except OSError:
             return ""
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+
+@dataclass
+class JupyterServer(ServerProcess):
+    proc: subprocess.Popen
+    port: int
+    token: str
+    base_dir: Path  # temp dir holding root/, config/, data/, runtime/, ... and server.log
+    root_dir: Path
+    nodelay: bool
+    app: str
+    _own_base_dir: bool = True
+    _stopped: bool = field(default=False, repr=False)
+
+    def url(self, path: str = "", **query: str) -> str:
+        """Absolute URL of ``path`` with the token as query parameter."""
+        q = "&".join([f"token={self.token}"] + [f"{k}={v}" for k, v in query.items()])
+        sep = "&" if "?" in path else "?"
+        return f"{self.base_url}{path.lstrip('/')}{sep}{q}"
 
     def api(self, path: str, method: str = "GET", body: Any = None, timeout: float = 30) -> Any:
         """Call the server's REST API with the token; returns parsed JSON (or None)."""
@@ -156,9 +169,6 @@ class JupyterServer:
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(src, dst)
         return dst.relative_to(self.root_dir).as_posix()
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
 
     def stop(self, timeout: float = 15) -> None:
         """Stop the server by its pid (SIGTERM: the server shuts its kernels down),

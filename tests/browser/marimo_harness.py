@@ -98,7 +98,7 @@ def write_marimo_notebook(path: str | os.PathLike, cells: Iterable[str]) -> Path
 
 
 @dataclass
-class MarimoServer:
+class MarimoServer(jlab.ServerProcess):
     proc: subprocess.Popen
     port: int
     mode: str
@@ -106,25 +106,8 @@ class MarimoServer:
     base_dir: Path
     _stopped: bool = field(default=False, repr=False)
 
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/"
-
     def url(self, path: str = "") -> str:
         return self.base_url + path.lstrip("/")
-
-    @property
-    def log_path(self) -> Path:
-        return self.base_dir / "server.log"
-
-    def log_text(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
 
     def stop(self, timeout: float = 15, remove_dir: bool = True) -> None:
         """Stop the server by its pid (SIGTERM, SIGKILL if it does not exit), then the processes
